@@ -1,0 +1,13 @@
+/* Shared between the shim's files; not exported. */
+#ifndef SKIFF_INTERNAL_H
+#define SKIFF_INTERNAL_H
+
+#include "skiff.h"
+
+__attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync_fd, int err_fd);
+/* Sends fd over a unix socket with SCM_RIGHTS; async-signal-safe. 0 or -1 with errno. */
+int skiff_send_fd_raw(int sock, int fd);
+
+#define SKIFF_EXPORT __attribute__((visibility("default")))
+
+#endif

@@ -1,0 +1,165 @@
+/* The parent side of a launch: clone3, the go byte, the exec report, the wait. */
+#include "sys.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "internal.h"
+#include "skiff.h"
+
+SKIFF_EXPORT int32_t skiff_launch(const skiff_plan *plan, skiff_child *child)
+{
+    if (!plan || !child || plan->abi != SKIFF_ABI_VERSION || !plan->ops)
+        return -EINVAL;
+    int sync[2], err[2];
+    if (pipe2(sync, O_CLOEXEC) < 0)
+        return -errno;
+    if (pipe2(err, O_CLOEXEC) < 0) {
+        int e = errno;
+        close(sync[0]);
+        close(sync[1]);
+        return -e;
+    }
+
+    int pidfd = -1;
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = plan->clone_flags | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    args.exit_signal = SIGCHLD;
+    if (plan->cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)plan->cgroup_fd;
+    }
+
+    /* Block every signal across the clone so that no .NET handler runs in the child
+     * before it resets them all to their defaults. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    long pid = sys_clone3(&args);
+    if (pid == 0) {
+        close(sync[1]);
+        close(err[0]);
+        skiff_child_main(plan, sync[0], err[1]);
+    }
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(sync[0]);
+    close(err[1]);
+    if (pid < 0) {
+        close(sync[1]);
+        close(err[0]);
+        return -saved;
+    }
+    child->pid = (int32_t)pid;
+    child->pidfd = pidfd;
+    child->sync_fd = sync[1];
+    child->err_fd = err[0];
+    return 0;
+}
+
+SKIFF_EXPORT int32_t skiff_release(int32_t sync_fd, int32_t go)
+{
+    int32_t rc = 0;
+    if (go) {
+        char b = 'G';
+        ssize_t n;
+        do {
+            n = write(sync_fd, &b, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1)
+            rc = -errno;
+    }
+    close(sync_fd);
+    return rc;
+}
+
+SKIFF_EXPORT int32_t skiff_await_exec(int32_t err_fd, skiff_failure *failure)
+{
+    size_t got = 0;
+    while (got < sizeof(*failure)) {
+        ssize_t n = read(err_fd, (char *)failure + got, sizeof(*failure) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(err_fd);
+            return -e;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    close(err_fd);
+    if (got == 0)
+        return 0;
+    if (got != sizeof(*failure))
+        return -EPROTO;
+    return 1;
+}
+
+static int32_t decode_status(const siginfo_t *info)
+{
+    switch (info->si_code) {
+    case CLD_EXITED:
+        return info->si_status;
+    case CLD_KILLED:
+    case CLD_DUMPED:
+        return 128 + info->si_status;
+    default:
+        return -EPROTO;
+    }
+}
+
+SKIFF_EXPORT int32_t skiff_wait(int32_t pidfd)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    for (;;) {
+        if (waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED) == 0)
+            return decode_status(&info);
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+SKIFF_EXPORT int32_t skiff_signal(int32_t pidfd, int32_t sig)
+{
+    return sys_pidfd_send_signal(pidfd, sig) < 0 ? -errno : 0;
+}
+
+extern char **environ;
+
+SKIFF_EXPORT int32_t skiff_spawn_wait(const char *path, const char *const *argv, const char *const *envp)
+{
+    pid_t pid;
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    /* The child starts with default signal handling, whatever .NET installed. */
+    sigset_t def;
+    sigfillset(&def);
+    posix_spawnattr_setsigdefault(&attr, &def);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    int rc = posix_spawn(&pid, path, NULL, &attr, (char *const *)argv, envp ? (char *const *)envp : environ);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0)
+        return -rc;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+            if (errno != EINTR)
+                return -errno;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    int32_t code = skiff_wait(pidfd);
+    close(pidfd);
+    return code;
+}

@@ -1,0 +1,166 @@
+/*
+ * skiff native shim: the only code that runs between clone3 and execve.
+ *
+ * Managed code validates the container spec and lowers it into a flat launch
+ * plan (skiff_plan). skiff_launch clones the child, which walks the plan with one
+ * switch, allocating nothing and logging nothing. On failure the child writes a
+ * skiff_failure to a close-on-exec pipe and _exits; EOF on that pipe means execve
+ * succeeded.
+ *
+ * Return convention for every exported function: a value >= 0 is success, a
+ * negative value is -errno. Nothing here sets errno for the caller to read.
+ * Exported names share the prefix skiff_; all types are fixed width.
+ */
+#ifndef SKIFF_H
+#define SKIFF_H
+
+#include <stdint.h>
+
+#define SKIFF_ABI_VERSION 1u
+
+/* One operation of the plan. Paths marked "in root" are resolved beneath the
+ * root set by SKIFF_OP_ROOT with openat2(RESOLVE_IN_ROOT), so a symlink in an
+ * image can never point a mount outside the container. */
+typedef enum skiff_op_kind {
+    SKIFF_OP_PROPAGATION = 1, /* mount(NULL, s2, NULL, attr) on a host path: MS_REC|MS_PRIVATE */
+    SKIFF_OP_OVERLAY = 2,     /* l0 lower dirs, s0 upper, s1 work, s2 host target; flags USERXATTR|VOLATILE */
+    SKIFF_OP_ROOT = 3,        /* s2 host path: the root for later "in root" paths */
+    SKIFF_OP_MOUNT_FS = 4,    /* s0 fstype, s1 "k=v,flag" options, s2 target in root, attr MOUNT_ATTR_*;
+                                 FALLBACK_RBIND: on EPERM, bind host path s3 recursively instead */
+    SKIFF_OP_BIND = 5,        /* s3 host source, s2 target in root, attr MOUNT_ATTR_*, flags RECURSIVE */
+    SKIFF_OP_MKDIR = 6,       /* s2 in root, attr mode; an existing directory is fine */
+    SKIFF_OP_MKFILE = 7,      /* s2 in root, attr mode; an existing file is fine (a bind target) */
+    SKIFF_OP_SYMLINK = 8,     /* s0 link text, s2 link path in root; an existing entry is left alone */
+    SKIFF_OP_PIVOT_ROOT = 9,  /* pivot_root into the root, detach the old one */
+    SKIFF_OP_HOSTNAME = 10,   /* s0 */
+    SKIFF_OP_LOOPBACK_UP = 11,
+    SKIFF_OP_OPEN_PTY = 12,   /* u0 unix socket fd for the master, u1 rows<<16|cols; the slave becomes 0,1,2 */
+    SKIFF_OP_STDIN_NULL = 13, /* /dev/null on fd 0 (no -i) */
+    SKIFF_OP_CHDIR = 14,      /* s0 container path, made when missing */
+    SKIFF_OP_IDENTITY = 15,   /* u0 uid, u1 gid, ids[attr] supplementary groups; flags SETGROUPS */
+    SKIFF_OP_EXEC = 16,       /* l0 argv, l1 envp, s0 PATH to search when argv[0] has no '/' */
+} skiff_op_kind;
+
+enum {
+    SKIFF_F_USERXATTR = 1u << 0,
+    SKIFF_F_VOLATILE = 1u << 1,
+    SKIFF_F_RECURSIVE = 1u << 2,
+    SKIFF_F_FALLBACK_RBIND = 1u << 3,
+    SKIFF_F_SETGROUPS = 1u << 4,
+};
+
+typedef struct skiff_op {
+    uint32_t kind;  /* skiff_op_kind */
+    uint32_t flags; /* SKIFF_F_* */
+    uint32_t u0;
+    uint32_t u1;
+    uint64_t attr;
+    const char *s0;
+    const char *s1;
+    const char *s2;
+    const char *s3;
+    const char *const *l0; /* NULL-terminated */
+    const char *const *l1; /* NULL-terminated */
+    const uint32_t *ids;
+} skiff_op;
+
+enum {
+    SKIFF_PLAN_WAIT_SYNC = 1u << 0, /* wait for the parent's go byte (id maps written) */
+};
+
+typedef struct skiff_plan {
+    uint32_t abi;          /* SKIFF_ABI_VERSION */
+    uint32_t nops;
+    uint64_t clone_flags;  /* CLONE_NEW* */
+    int32_t cgroup_fd;     /* CLONE_INTO_CGROUP when >= 0 */
+    int32_t pdeathsig;     /* signal the child gets when skiff dies, 0 for none */
+    uint32_t flags;        /* SKIFF_PLAN_* */
+    uint32_t preserve_fds; /* fds 3..3+n-1 stay open across exec */
+    const skiff_op *ops;
+} skiff_plan;
+
+/* What the parent holds after skiff_launch. */
+typedef struct skiff_child {
+    int32_t pid;
+    int32_t pidfd;
+    int32_t sync_fd; /* write end: skiff_release sends the go byte and closes it */
+    int32_t err_fd;  /* read end: skiff_await_exec reads a failure or EOF */
+} skiff_child;
+
+/* Where the child stopped. */
+typedef enum skiff_step {
+    SKIFF_STEP_NONE = 0,
+    SKIFF_STEP_SYNC = 1,
+    SKIFF_STEP_SIGNALS = 2,
+    SKIFF_STEP_PROPAGATION = 3,
+    SKIFF_STEP_FSOPEN = 4,
+    SKIFF_STEP_FSCONFIG = 5,
+    SKIFF_STEP_FSMOUNT = 6,
+    SKIFF_STEP_RESOLVE = 7,
+    SKIFF_STEP_MOVE_MOUNT = 8,
+    SKIFF_STEP_OPEN_TREE = 9,
+    SKIFF_STEP_SETATTR = 10,
+    SKIFF_STEP_MKDIR = 11,
+    SKIFF_STEP_MKFILE = 12,
+    SKIFF_STEP_SYMLINK = 13,
+    SKIFF_STEP_PIVOT_ROOT = 14,
+    SKIFF_STEP_HOSTNAME = 15,
+    SKIFF_STEP_LOOPBACK = 16,
+    SKIFF_STEP_PTY = 17,
+    SKIFF_STEP_SEND_FD = 18,
+    SKIFF_STEP_SETSID = 19,
+    SKIFF_STEP_STDIO = 20,
+    SKIFF_STEP_CHDIR = 21,
+    SKIFF_STEP_SETGROUPS = 22,
+    SKIFF_STEP_SETGID = 23,
+    SKIFF_STEP_SETUID = 24,
+    SKIFF_STEP_EXEC = 25,
+    SKIFF_STEP_PLAN = 26,
+    SKIFF_STEP_CLOSE_FDS = 27,
+    SKIFF_STEP_PDEATHSIG = 28,
+} skiff_step;
+
+typedef struct skiff_failure {
+    int32_t op_index; /* -1 before the first op */
+    int32_t step;     /* skiff_step */
+    int32_t err;      /* errno */
+    int32_t reserved;
+} skiff_failure;
+
+/* Clones the child described by plan. Returns 0 and fills *child, or -errno. */
+int32_t skiff_launch(const skiff_plan *plan, skiff_child *child);
+/* Sends the go byte (when go != 0) and closes the sync fd. */
+int32_t skiff_release(int32_t sync_fd, int32_t go);
+/* 0: the child reached execve; 1: *failure is filled; < 0: -errno. Closes err_fd. */
+int32_t skiff_await_exec(int32_t err_fd, skiff_failure *failure);
+/* Waits for the child to exit: its exit code, or 128 + signal. */
+int32_t skiff_wait(int32_t pidfd);
+/* Sends a signal through a pidfd. */
+int32_t skiff_signal(int32_t pidfd, int32_t sig);
+/* Removes a directory tree; with userns_fd >= 0, from inside that user namespace, so
+ * files owned by subordinate ids can be removed by an unprivileged user. */
+int32_t skiff_remove_tree(int32_t userns_fd, const char *path);
+/* posix_spawn + wait: the exit code, 128 + signal, or -errno. For newuidmap and friends. */
+int32_t skiff_spawn_wait(const char *path, const char *const *argv, const char *const *envp);
+
+/* Terminals. */
+int32_t skiff_tty_raw(int32_t fd, uint8_t *saved, int32_t saved_len);
+int32_t skiff_tty_restore(int32_t fd, const uint8_t *saved, int32_t saved_len);
+int32_t skiff_tty_size(int32_t fd, uint16_t *rows, uint16_t *cols);
+int32_t skiff_tty_set_size(int32_t fd, uint16_t rows, uint16_t cols);
+/* Receives one fd sent with SCM_RIGHTS. */
+int32_t skiff_recv_fd(int32_t sock);
+
+/* Kernel feature probe, run in a throw-away child. Each field: 0 works, else errno. */
+typedef struct skiff_probe {
+    int32_t clone3;
+    int32_t pidfd;
+    int32_t userns;
+    int32_t mount_api;
+    int32_t overlay_userns;
+    int32_t reserved;
+} skiff_probe;
+/* dir: an empty scratch directory the probe may use for overlay. */
+int32_t skiff_probe_kernel(const char *dir, skiff_probe *out);
+
+#endif

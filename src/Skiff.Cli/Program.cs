@@ -1,0 +1,102 @@
+using Skiff.Cli.CommandLine;
+using Skiff.Cli.Commands;
+
+namespace Skiff.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        // One binary, several faces: argv[0] picks one (ARCHITECTURE.md).
+        string face = Path.GetFileName(Environment.GetCommandLineArgs()[0]);
+        if (face == "skiff-runc")
+        {
+            Console.Error.WriteLine("skiff-runc: the OCI runtime face is not available in this build yet; use skiff run");
+            return 1;
+        }
+        return Skiff(args);
+    }
+
+    private static readonly FlagSpec[] GlobalFlags =
+    [
+        FlagSpec.Value("root", FlagSpec.NoShort, "DIR", "storage root (default: $XDG_DATA_HOME/skiff, /var/lib/skiff as root; or SKIFF_ROOT)"),
+        FlagSpec.Bool("version", 'v', "print the version and exit"),
+        FlagSpec.Bool("help", FlagSpec.NoShort, "print this help"),
+    ];
+
+    private static int Skiff(string[] args)
+    {
+        string verb = "";
+        try
+        {
+            var global = FlagParser.Parse(GlobalFlags, args);
+            if (global.Bool("version"))
+            {
+                return VersionCommand.Short();
+            }
+            if (global.Positionals.Count == 0 || global.Bool("help"))
+            {
+                Console.Out.Write(Usage());
+                return global.Bool("help") ? 0 : 125;
+            }
+            verb = global.Positionals[0];
+            var rest = global.Positionals.Skip(1).ToArray();
+            var context = new CliContext(global.Value("root"));
+            return verb switch
+            {
+                "run" => RunCommand.Execute(context, rest),
+                "version" => VersionCommand.Execute(rest),
+                "info" => InfoCommand.Execute(context, rest),
+                "help" => Help(rest),
+                _ => throw new UsageException($"unknown command \"{verb}\" for \"skiff\""),
+            };
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"skiff: {e.Message}");
+            Console.Error.WriteLine(verb.Length == 0 ? "See 'skiff --help'." : $"See 'skiff {verb} --help'.");
+            return 125;
+        }
+        catch (SkiffException e)
+        {
+            Console.Error.WriteLine($"skiff: {e.Message}");
+            return ExitCode(e.Category);
+        }
+    }
+
+    /// <summary>Docker's exit codes: 125 for skiff's own failures, 126 cannot invoke, 127 not found.</summary>
+    public static int ExitCode(ErrorCategory category) => category switch
+    {
+        ErrorCategory.CannotInvoke => 126,
+        ErrorCategory.CommandNotFound => 127,
+        _ => 125,
+    };
+
+    private static int Help(string[] rest)
+    {
+        if (rest.Length > 0)
+        {
+            return Skiff([rest[0], "--help"]);
+        }
+        Console.Out.Write(Usage());
+        return 0;
+    }
+
+    private static string Usage() => """
+        Usage:  skiff [OPTIONS] COMMAND
+
+        A rootless container engine in one binary.
+
+        Options:
+              --root DIR   storage root (default: $XDG_DATA_HOME/skiff; /var/lib/skiff as root)
+          -v, --version    print the version and exit
+
+        Commands:
+          run       Run a command in a new container
+          info      Show the host, the id mapping and the kernel features skiff relies on
+          version   Show the version
+
+        Run 'skiff COMMAND --help' for more information on a command.
+
+        """;
+}

@@ -1,0 +1,111 @@
+using System.Runtime.InteropServices;
+
+namespace Skiff;
+
+/// <summary>The native shim (native/skiff.h). Every function returns >= 0 or -errno.</summary>
+public static unsafe partial class Interop
+{
+    public static partial class Shim
+    {
+        private const string Lib = "skiff_native";
+        public const uint AbiVersion = 1;
+
+        [StructLayout(LayoutKind.Sequential)]
+        public struct Op
+        {
+            public uint Kind;
+            public uint Flags;
+            public uint U0;
+            public uint U1;
+            public ulong Attr;
+            public byte* S0;
+            public byte* S1;
+            public byte* S2;
+            public byte* S3;
+            public byte** L0;
+            public byte** L1;
+            public uint* Ids;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        public struct Plan
+        {
+            public uint Abi;
+            public uint NOps;
+            public ulong CloneFlags;
+            public int CgroupFd;
+            public int PDeathSig;
+            public uint Flags;
+            public uint PreserveFds;
+            public Op* Ops;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        public struct Child
+        {
+            public int Pid;
+            public int PidFd;
+            public int SyncFd;
+            public int ErrFd;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        public struct Failure
+        {
+            public int OpIndex;
+            public int Step;
+            public int Err;
+            public int Reserved;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        public struct Probe
+        {
+            public int Clone3;
+            public int PidFd;
+            public int UserNs;
+            public int MountApi;
+            public int OverlayUserNs;
+            public int Reserved;
+        }
+
+        [LibraryImport(Lib, EntryPoint = "skiff_launch")]
+        public static partial int Launch(Plan* plan, Child* child);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_release")]
+        public static partial int Release(int syncFd, int go);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_await_exec")]
+        public static partial int AwaitExec(int errFd, Failure* failure);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_wait")]
+        public static partial int Wait(int pidFd);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_signal")]
+        public static partial int Signal(int pidFd, int sig);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_remove_tree", StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int RemoveTree(int userNsFd, string path);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_spawn_wait")]
+        public static partial int SpawnWait(byte* path, byte** argv, byte** envp);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_tty_raw")]
+        public static partial int TtyRaw(int fd, byte* saved, int savedLen);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_tty_restore")]
+        public static partial int TtyRestore(int fd, byte* saved, int savedLen);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_tty_size")]
+        public static partial int TtySize(int fd, ushort* rows, ushort* cols);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_tty_set_size")]
+        public static partial int TtySetSize(int fd, ushort rows, ushort cols);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_recv_fd")]
+        public static partial int RecvFd(int sock);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_probe_kernel", StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int ProbeKernel(string dir, Probe* probe);
+    }
+}

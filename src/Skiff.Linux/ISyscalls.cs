@@ -1,0 +1,48 @@
+namespace Skiff.Linux;
+
+/// <summary>A child cloned from a launch plan, before and after it execs.</summary>
+public sealed class LaunchedChild(int pid, int pidFd, int syncFd, int errFd)
+{
+    public int Pid { get; } = pid;
+    public int PidFd { get; internal set; } = pidFd;
+    public int SyncFd { get; internal set; } = syncFd;
+    public int ErrFd { get; internal set; } = errFd;
+}
+
+/// <summary>Where and why the child stopped before execve (skiff_failure).</summary>
+public readonly record struct ChildFailure(int OpIndex, ChildStep Step, int Errno);
+
+/// <summary>Mirrors skiff_step in native/skiff.h.</summary>
+public enum ChildStep
+{
+    None = 0, Sync, Signals, Propagation, FsOpen, FsConfig, FsMount, Resolve, MoveMount, OpenTree, SetAttr,
+    Mkdir, MkFile, Symlink, PivotRoot, Hostname, Loopback, Pty, SendFd, SetSid, Stdio, Chdir,
+    SetGroups, SetGid, SetUid, Exec, Plan, CloseFds, ParentDeathSignal,
+}
+
+/// <summary>
+/// The kernel as the parent side of a launch sees it. The real one is LinuxSyscalls;
+/// tests use a recording fake that can fail any call with an errno.
+/// Every method throws SystemCallException on failure.
+/// </summary>
+public interface ISyscalls
+{
+    void CreateDirectory(string path, UnixFileMode mode);
+    /// <summary>Removes a tree, from inside userNamespaceFd when >= 0 (rootless upper layers).</summary>
+    void RemoveTree(string path, int userNamespaceFd);
+    LaunchedChild Launch(LaunchPlan plan);
+    /// <summary>Opens /proc/PID/ns/KIND; the caller closes it.</summary>
+    int OpenNamespace(int pid, string kind);
+    void WriteFile(string path, string contents);
+    /// <summary>Runs a helper (newuidmap) and returns its exit code.</summary>
+    int Run(string path, IReadOnlyList<string> argv);
+    void Release(LaunchedChild child, bool go);
+    ChildFailure? AwaitExec(LaunchedChild child);
+    int Wait(LaunchedChild child);
+    void Signal(LaunchedChild child, int signal);
+    void Close(int fd);
+    /// <summary>A connected AF_UNIX stream pair, close-on-exec; carries the pty master back.</summary>
+    (int Parent, int Child) SocketPair();
+    /// <summary>Receives one fd sent with SCM_RIGHTS.</summary>
+    int ReceiveFd(int socket);
+}

@@ -1,0 +1,31 @@
+namespace Skiff.Linux;
+
+/// <summary>CLONE_* flags from linux/sched.h.</summary>
+[Flags]
+public enum CloneFlags : ulong
+{
+    None = 0,
+    NewNs = 0x00020000,
+    NewCgroup = 0x02000000,
+    NewUts = 0x04000000,
+    NewIpc = 0x08000000,
+    NewUser = 0x10000000,
+    NewPid = 0x20000000,
+    NewNet = 0x40000000,
+}
+
+/// <summary>
+/// Everything the child does between clone3 and execve, decided before it starts:
+/// parse first, act later. The child walks Ops in order with one switch.
+/// </summary>
+public sealed class LaunchPlan
+{
+    public CloneFlags CloneFlags { get; init; }
+    /// <summary>The child waits for the parent's go byte (after the id maps are written).</summary>
+    public bool WaitForParent { get; init; }
+    /// <summary>Signal the child gets if skiff dies first; 0 for none.</summary>
+    public int ParentDeathSignal { get; init; }
+    public int CgroupFd { get; init; } = -1;
+    public uint PreserveFds { get; init; }
+    public List<LaunchOp> Ops { get; } = [];
+}
