@@ -356,15 +356,18 @@ static void op_chdir(struct child_ctx *ctx, const char *path)
         fail(ctx, SKIFF_STEP_CHDIR, errno);
 }
 
+/* Raw syscalls, not glibc's wrappers: those broadcast the change to every thread
+ * glibc believes exists (SETXID), and in this copy of a multithreaded process that
+ * waits forever on threads that are not here. */
 static void op_identity(struct child_ctx *ctx, const skiff_op *op)
 {
     if (op->flags & SKIFF_F_SETGROUPS) {
-        if (setgroups((size_t)op->attr, (const gid_t *)op->ids) < 0)
+        if (syscall(SYS_setgroups, (size_t)op->attr, (const gid_t *)op->ids) < 0)
             fail(ctx, SKIFF_STEP_SETGROUPS, errno);
     }
-    if (setresgid(op->u1, op->u1, op->u1) < 0)
+    if (syscall(SYS_setresgid, op->u1, op->u1, op->u1) < 0)
         fail(ctx, SKIFF_STEP_SETGID, errno);
-    if (setresuid(op->u0, op->u0, op->u0) < 0)
+    if (syscall(SYS_setresuid, op->u0, op->u0, op->u0) < 0)
         fail(ctx, SKIFF_STEP_SETUID, errno);
 }
 

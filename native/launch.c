@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include "internal.h"
@@ -71,7 +72,8 @@ SKIFF_EXPORT int32_t skiff_release(int32_t sync_fd, int32_t go)
         do {
             n = write(sync_fd, &b, 1);
         } while (n < 0 && errno == EINTR);
-        if (n != 1)
+        /* EPIPE: the child does not wait for us, or is gone; its report says which. */
+        if (n != 1 && errno != EPIPE)
             rc = -errno;
     }
     close(sync_fd);
@@ -162,4 +164,44 @@ SKIFF_EXPORT int32_t skiff_spawn_wait(const char *path, const char *const *argv,
     int32_t code = skiff_wait(pidfd);
     close(pidfd);
     return code;
+}
+
+/* Signal forwarding while skiff run waits: a C handler instead of .NET's signal
+ * thread, which would cost a thread start on every run. SIGWINCH passes skiff's
+ * window size to the container's terminal. */
+static volatile sig_atomic_t fwd_pidfd = -1;
+static volatile sig_atomic_t fwd_master = -1;
+
+static void forward(int sig)
+{
+    int saved = errno;
+    if (sig == SIGWINCH) {
+        struct winsize ws;
+        if (fwd_master >= 0 && ioctl(0, TIOCGWINSZ, &ws) == 0)
+            ioctl(fwd_master, TIOCSWINSZ, &ws);
+    } else if (fwd_pidfd >= 0) {
+        sys_pidfd_send_signal(fwd_pidfd, sig);
+    }
+    errno = saved;
+}
+
+SKIFF_EXPORT int32_t skiff_wait_forwarding(int32_t pidfd, int32_t pty_master)
+{
+    static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+    enum { N = sizeof(sigs) / sizeof(sigs[0]) };
+    struct sigaction sa, old[N];
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = forward;
+    sigfillset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    fwd_pidfd = pidfd;
+    fwd_master = pty_master;
+    for (int i = 0; i < N; i++)
+        sigaction(sigs[i], &sa, &old[i]);
+    int32_t rc = skiff_wait(pidfd);
+    for (int i = 0; i < N; i++)
+        sigaction(sigs[i], &old[i], NULL);
+    fwd_pidfd = -1;
+    fwd_master = -1;
+    return rc;
 }

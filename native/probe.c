@@ -23,13 +23,14 @@ static int write_file(const char *path, const char *text)
     return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-static int try_overlay(const char *dir)
-{
+struct overlay_dirs {
     char lower[512], upper[512], work[512], merged[512];
-    snprintf(lower, sizeof(lower), "%s/l", dir);
-    snprintf(upper, sizeof(upper), "%s/u", dir);
-    snprintf(work, sizeof(work), "%s/w", dir);
-    snprintf(merged, sizeof(merged), "%s/m", dir);
+};
+
+/* Runs in the raw clone3 child: no stdio, no malloc; the paths are made beforehand. */
+static int try_overlay(const struct overlay_dirs *d)
+{
+    const char *lower = d->lower, *upper = d->upper, *work = d->work, *merged = d->merged;
     const char *dirs[] = {lower, upper, work, merged};
     for (int i = 0; i < 4; i++)
         if (mkdir(dirs[i], 0700) < 0 && errno != EEXIST)
@@ -76,27 +77,29 @@ SKIFF_EXPORT int32_t skiff_probe_kernel(const char *dir, skiff_probe *out)
     args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_PIDFD;
     args.pidfd = (uint64_t)(uintptr_t)&pidfd;
     args.exit_signal = SIGCHLD;
-    uid_t uid = getuid();
-    gid_t gid = getgid();
+    char uid_map[64], gid_map[64];
+    snprintf(uid_map, sizeof(uid_map), "0 %u 1", (unsigned)getuid());
+    snprintf(gid_map, sizeof(gid_map), "0 %u 1", (unsigned)getgid());
+    struct overlay_dirs dirs;
+    snprintf(dirs.lower, sizeof(dirs.lower), "%s/l", dir);
+    snprintf(dirs.upper, sizeof(dirs.upper), "%s/u", dir);
+    snprintf(dirs.work, sizeof(dirs.work), "%s/w", dir);
+    snprintf(dirs.merged, sizeof(dirs.merged), "%s/m", dir);
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     long pid = sys_clone3(&args);
     if (pid == 0) {
         int32_t res[2] = {0, 0};
-        char map[64];
         close(pipefd[0]);
         write_file("/proc/self/setgroups", "deny");
-        snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
-        if (write_file("/proc/self/uid_map", map) == 0) {
-            snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
-            write_file("/proc/self/gid_map", map);
-        }
+        if (write_file("/proc/self/uid_map", uid_map) == 0)
+            write_file("/proc/self/gid_map", gid_map);
         int fs = sys_fsopen("tmpfs", FSOPEN_CLOEXEC);
         res[0] = fs < 0 ? errno : 0;
         if (fs >= 0)
             close(fs);
-        res[1] = res[0] ? res[0] : try_overlay(dir);
+        res[1] = res[0] ? res[0] : try_overlay(&dirs);
         if (write(pipefd[1], res, sizeof(res)) != sizeof(res))
             _exit(1);
         _exit(0);

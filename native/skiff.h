@@ -135,6 +135,9 @@ int32_t skiff_release(int32_t sync_fd, int32_t go);
 int32_t skiff_await_exec(int32_t err_fd, skiff_failure *failure);
 /* Waits for the child to exit: its exit code, or 128 + signal. */
 int32_t skiff_wait(int32_t pidfd);
+/* skiff_wait, forwarding SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1 and SIGUSR2 to the
+ * child and, with pty_master >= 0, SIGWINCH as a resize of the container's terminal. */
+int32_t skiff_wait_forwarding(int32_t pidfd, int32_t pty_master);
 /* Sends a signal through a pidfd. */
 int32_t skiff_signal(int32_t pidfd, int32_t sig);
 /* Removes a directory tree; with userns_fd >= 0, from inside that user namespace, so

@@ -41,7 +41,9 @@ static int empty_dir(int dfd, int depth)
             const char *name = d->d_name;
             if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
                 continue;
-            if (unlinkat(dfd, name, 0) == 0) {
+            /* ENOENT: the overlay of a dying mount namespace may still tidy its work
+             * directory while we walk it; gone is what we want. */
+            if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT) {
                 removed = 1;
                 continue;
             }
@@ -54,13 +56,15 @@ static int empty_dir(int dfd, int depth)
                     return -errno;
                 sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             }
+            if (sub < 0 && errno == ENOENT)
+                continue;
             if (sub < 0)
                 return -errno;
             int rc = empty_dir(sub, depth + 1);
             close(sub);
             if (rc < 0)
                 return rc;
-            if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+            if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 return -errno;
             removed = 1;
         }

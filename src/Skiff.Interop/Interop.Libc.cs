@@ -45,6 +45,31 @@ public static unsafe partial class Interop
         [LibraryImport(Lib, SetLastError = true)]
         public static partial int isatty(int fd);
 
+        [LibraryImport(Lib, SetLastError = true)]
+        private static partial nint getrandom(byte* buf, nint len, uint flags);
+
+        public static void GetRandom(Span<byte> into)
+        {
+            fixed (byte* p = into)
+            {
+                nint done = 0;
+                while (done < into.Length)
+                {
+                    nint n = getrandom(p + done, into.Length - done, 0);
+                    if (n < 0)
+                    {
+                        int err = Marshal.GetLastPInvokeError();
+                        if (err == Errno.EINTR)
+                        {
+                            continue;
+                        }
+                        throw new SystemCallException("getrandom", err);
+                    }
+                    done += n;
+                }
+            }
+        }
+
         [StructLayout(LayoutKind.Sequential)]
         public struct UtsName
         {

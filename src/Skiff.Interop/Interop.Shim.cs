@@ -81,6 +81,9 @@ public static unsafe partial class Interop
         [LibraryImport(Lib, EntryPoint = "skiff_wait")]
         public static partial int Wait(int pidFd);
 
+        [LibraryImport(Lib, EntryPoint = "skiff_wait_forwarding")]
+        public static partial int WaitForwarding(int pidFd, int ptyMaster);
+
         [LibraryImport(Lib, EntryPoint = "skiff_signal")]
         public static partial int Signal(int pidFd, int sig);
 

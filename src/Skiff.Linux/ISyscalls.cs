@@ -39,6 +39,8 @@ public interface ISyscalls
     void Release(LaunchedChild child, bool go);
     ChildFailure? AwaitExec(LaunchedChild child);
     int Wait(LaunchedChild child);
+    /// <summary>Wait, forwarding skiff's signals to the child (and window sizes to ptyMaster when >= 0).</summary>
+    int WaitForwarding(LaunchedChild child, int ptyMaster);
     void Signal(LaunchedChild child, int signal);
     void Close(int fd);
     /// <summary>A connected AF_UNIX stream pair, close-on-exec; carries the pty master back.</summary>

@@ -102,6 +102,9 @@ public sealed unsafe class LinuxSyscalls : ISyscalls
 
     public int Wait(LaunchedChild child) => SystemCallException.Check(Interop.Shim.Wait(child.PidFd), "wait for the container");
 
+    public int WaitForwarding(LaunchedChild child, int ptyMaster) =>
+        SystemCallException.Check(Interop.Shim.WaitForwarding(child.PidFd, ptyMaster), "wait for the container");
+
     public void Signal(LaunchedChild child, int signal)
     {
         int rc = Interop.Shim.Signal(child.PidFd, signal);

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Skiff.Linux;
 
 namespace Skiff.Runtime;
@@ -11,9 +10,6 @@ namespace Skiff.Runtime;
 /// </summary>
 public sealed class ForegroundRun(ISyscalls sys)
 {
-    private static readonly PosixSignal[] Forwarded =
-        [PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT];
-
     public int Execute(ContainerSpec spec, ContainerDirectory dir, IdMapping mapping, ContainerUser user)
     {
         MakeDirectories(dir);
@@ -33,19 +29,7 @@ public sealed class ForegroundRun(ISyscalls sys)
             Start(child, plan, mapping, ref userNs);
 
             using var session = spec.Tty ? new TerminalSession(sys.ReceiveFd(pty.Parent), spec.Interactive) : null;
-            var registrations = Forwarded.Select(s => PosixSignalRegistration.Create(s, ctx =>
-            {
-                ctx.Cancel = true;
-                sys.Signal(child, LinuxNumber(ctx.Signal));
-            })).ToList();
-            try
-            {
-                return sys.Wait(child);
-            }
-            finally
-            {
-                registrations.ForEach(r => r.Dispose());
-            }
+            return sys.WaitForwarding(child, session?.Master ?? -1);
         }
         finally
         {
@@ -67,16 +51,6 @@ public sealed class ForegroundRun(ISyscalls sys)
             }
         }
     }
-
-    /// <summary>PosixSignal values are .NET's own; the kernel wants Linux's numbers.</summary>
-    private static int LinuxNumber(PosixSignal s) => s switch
-    {
-        PosixSignal.SIGHUP => 1,
-        PosixSignal.SIGINT => 2,
-        PosixSignal.SIGQUIT => 3,
-        PosixSignal.SIGTERM => 15,
-        _ => (int)s,
-    };
 
     /// <summary>Id maps, the go byte, and the child's report: running, or an exception.</summary>
     private void Start(LaunchedChild child, LaunchPlan plan, IdMapping mapping, ref int userNs)

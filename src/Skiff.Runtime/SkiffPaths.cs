@@ -37,8 +37,9 @@ public sealed record SkiffPaths(string Root)
 
     public static string NewContainerId()
     {
+        // getrandom(2) directly: System.Security.Cryptography would load OpenSSL, milliseconds on the hot path.
         Span<byte> b = stackalloc byte[32];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(b);
+        Interop.Libc.GetRandom(b);
         return Convert.ToHexStringLower(b);
     }
 

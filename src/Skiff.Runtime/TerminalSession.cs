@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 
 namespace Skiff.Runtime;
 
@@ -12,7 +11,9 @@ public sealed unsafe class TerminalSession : IDisposable
     private readonly byte[] _saved = new byte[128];
     private readonly bool _raw;
     private readonly Thread _output;
-    private readonly PosixSignalRegistration? _winch;
+
+    /// <summary>The container's pty master; skiff_wait_forwarding resizes it on SIGWINCH.</summary>
+    public int Master => _master;
 
     public TerminalSession(int master, bool forwardInput)
     {
@@ -23,10 +24,6 @@ public sealed unsafe class TerminalSession : IDisposable
             {
                 _raw = Interop.Shim.TtyRaw(0, s, _saved.Length) > 0;
             }
-        }
-        if (Interop.Libc.isatty(0) == 1)
-        {
-            _winch = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => CopySize());
         }
         _output = new Thread(() => Pump(_master, 1)) { IsBackground = true, Name = "tty-out" };
         _output.Start();
@@ -41,15 +38,6 @@ public sealed unsafe class TerminalSession : IDisposable
     {
         ushort rows = 0, cols = 0;
         return Interop.Shim.TtySize(0, &rows, &cols) == 0 ? (rows, cols) : ((ushort)0, (ushort)0);
-    }
-
-    private void CopySize()
-    {
-        var (rows, cols) = CurrentSize();
-        if (rows > 0 && cols > 0)
-        {
-            Interop.Shim.TtySetSize(_master, rows, cols);
-        }
     }
 
     private static void Pump(int from, int to)
@@ -70,7 +58,6 @@ public sealed unsafe class TerminalSession : IDisposable
     public void Dispose()
     {
         _output.Join(TimeSpan.FromSeconds(2));
-        _winch?.Dispose();
         if (_raw)
         {
             fixed (byte* s = _saved)
