@@ -166,4 +166,11 @@ typedef struct skiff_probe {
 /* dir: an empty scratch directory the probe may use for overlay. */
 int32_t skiff_probe_kernel(const char *dir, skiff_probe *out);
 
+/* The managed mirror (src/Skiff.Interop/Interop.Shim.cs) relies on these layouts. */
+_Static_assert(sizeof(skiff_op) == 80, "skiff_op layout");
+_Static_assert(sizeof(skiff_plan) == 40, "skiff_plan layout");
+_Static_assert(sizeof(skiff_child) == 16, "skiff_child layout");
+_Static_assert(sizeof(skiff_failure) == 16, "skiff_failure layout");
+_Static_assert(sizeof(skiff_probe) == 24, "skiff_probe layout");
+
 #endif

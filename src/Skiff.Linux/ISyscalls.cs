@@ -4,9 +4,9 @@ namespace Skiff.Linux;
 public sealed class LaunchedChild(int pid, int pidFd, int syncFd, int errFd)
 {
     public int Pid { get; } = pid;
-    public int PidFd { get; internal set; } = pidFd;
-    public int SyncFd { get; internal set; } = syncFd;
-    public int ErrFd { get; internal set; } = errFd;
+    public int PidFd { get; set; } = pidFd;
+    public int SyncFd { get; set; } = syncFd;
+    public int ErrFd { get; set; } = errFd;
 }
 
 /// <summary>Where and why the child stopped before execve (skiff_failure).</summary>
