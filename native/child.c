@@ -250,6 +250,7 @@ static void op_create(struct child_ctx *ctx, const skiff_op *op)
     case SKIFF_OP_CHDIR:
     case SKIFF_OP_IDENTITY:
     case SKIFF_OP_EXEC:
+    case SKIFF_OP_DETACH:
     default:
         fail(ctx, SKIFF_STEP_PLAN, EINVAL);
     }
@@ -322,6 +323,19 @@ static void op_open_pty(struct child_ctx *ctx, const skiff_op *op)
     make_stdio(ctx, slave, 0);
 }
 
+/* A process that outlives skiff: its own session, no terminal, no inherited stdio. */
+static void op_detach(struct child_ctx *ctx)
+{
+    if (setsid() < 0)
+        fail(ctx, SKIFF_STEP_SETSID, errno);
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        fail(ctx, SKIFF_STEP_STDIO, errno);
+    make_stdio(ctx, fd, 0);
+    if (chdir("/") < 0)
+        fail(ctx, SKIFF_STEP_CHDIR, errno);
+}
+
 static void op_stdin_null(struct child_ctx *ctx)
 {
     int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -377,6 +391,10 @@ __attribute__((noreturn)) static void op_exec(struct child_ctx *ctx, const skiff
 {
     char *const *argv = (char *const *)op->l0;
     char *const *envp = (char *const *)op->l1;
+    if (op->s1) {
+        execve(op->s1, argv, envp);
+        fail(ctx, SKIFF_STEP_EXEC, errno);
+    }
     const char *file = argv[0];
     if (strchr(file, '/') || !op->s0) {
         execve(file, argv, envp);
@@ -503,6 +521,9 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
             break;
         case SKIFF_OP_STDIN_NULL:
             op_stdin_null(&ctx);
+            break;
+        case SKIFF_OP_DETACH:
+            op_detach(&ctx);
             break;
         case SKIFF_OP_CHDIR:
             op_chdir(&ctx, op->s0);

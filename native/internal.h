@@ -8,6 +8,9 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
 /* Sends fd over a unix socket with SCM_RIGHTS; async-signal-safe. 0 or -1 with errno. */
 int skiff_send_fd_raw(int sock, int fd);
 
+unsigned skiff_host_uid(void);
+int skiff_start_time(int pid, unsigned long long *start);
+
 #define SKIFF_EXPORT __attribute__((visibility("default")))
 
 #endif

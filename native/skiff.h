@@ -38,7 +38,9 @@ typedef enum skiff_op_kind {
     SKIFF_OP_STDIN_NULL = 13, /* /dev/null on fd 0 (no -i) */
     SKIFF_OP_CHDIR = 14,      /* s0 container path, made when missing */
     SKIFF_OP_IDENTITY = 15,   /* u0 uid, u1 gid, ids[attr] supplementary groups; flags SETGROUPS */
-    SKIFF_OP_EXEC = 16,       /* l0 argv, l1 envp, s0 PATH to search when argv[0] has no '/' */
+    SKIFF_OP_EXEC = 16,       /* l0 argv, l1 envp, s0 PATH to search when argv[0] has no '/',
+                                 s1 the file to run instead of argv[0] */
+    SKIFF_OP_DETACH = 17,     /* setsid, /dev/null on 0, 1 and 2, chdir / (before pivot: the host's) */
 } skiff_op_kind;
 
 enum {
@@ -153,6 +155,18 @@ int32_t skiff_tty_size(int32_t fd, uint16_t *rows, uint16_t *cols);
 int32_t skiff_tty_set_size(int32_t fd, uint16_t rows, uint16_t cols);
 /* Receives one fd sent with SCM_RIGHTS. */
 int32_t skiff_recv_fd(int32_t sock);
+
+/* The user-namespace keeper (keeper.c). */
+#define SKIFF_KEEPER_ARGV0 "skiff-userns-keeper"
+#define SKIFF_KEEPER_PID_FILE "userns-keeper.pid"
+/* The runtime state directory: $XDG_RUNTIME_DIR/skiff, /tmp/skiff-run-UID, or /run/skiff. */
+int32_t skiff_runtime_dir(char *buf, int32_t len);
+/* The pid of a live keeper recorded in pid_file ("PID STARTTIME"), or -errno. */
+int32_t skiff_keeper_read(const char *pid_file);
+/* The keeper whose user namespace this process joined before .NET started, or 0. */
+int32_t skiff_keeper_joined(void);
+/* /proc/PID/stat's start time, for recording a keeper. 0 or -errno. */
+int32_t skiff_process_start_time(int32_t pid, uint64_t *start);
 
 /* Kernel feature probe, run in a throw-away child. Each field: 0 works, else errno. */
 typedef struct skiff_probe {

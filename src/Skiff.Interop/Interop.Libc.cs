@@ -45,6 +45,11 @@ public static unsafe partial class Interop
         [LibraryImport(Lib, SetLastError = true)]
         public static partial int isatty(int fd);
 
+        public const int LOCK_EX = 2;
+
+        [LibraryImport(Lib, SetLastError = true)]
+        public static partial int flock(int fd, int operation);
+
         [LibraryImport(Lib, SetLastError = true)]
         private static partial nint getrandom(byte* buf, nint len, uint flags);
 

@@ -108,6 +108,21 @@ public static unsafe partial class Interop
         [LibraryImport(Lib, EntryPoint = "skiff_recv_fd")]
         public static partial int RecvFd(int sock);
 
+        [LibraryImport(Lib, EntryPoint = "skiff_runtime_dir")]
+        public static partial int RuntimeDir(byte* buf, int len);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_keeper_read", StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int KeeperRead(string pidFile);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_keeper_joined")]
+        public static partial int KeeperJoined();
+
+        [LibraryImport(Lib, EntryPoint = "skiff_process_start_time")]
+        public static partial int ProcessStartTime(int pid, ulong* start);
+
+        public const string KeeperArgv0 = "skiff-userns-keeper";
+        public const string KeeperPidFile = "userns-keeper.pid";
+
         [LibraryImport(Lib, EntryPoint = "skiff_probe_kernel", StringMarshalling = StringMarshalling.Utf8)]
         public static partial int ProbeKernel(string dir, Probe* probe);
     }

@@ -7,6 +7,10 @@ public static class IdMapWriter
 {
     public static void Apply(ISyscalls sys, int pid, IdMapping mapping)
     {
+        if (mapping.Joined)
+        {
+            return; // the keeper's namespace is mapped already
+        }
         switch (mapping.Mode)
         {
             case IdMapMode.Host:

@@ -17,8 +17,11 @@ public enum IdMapMode
     Subordinate,
 }
 
-/// <summary>How container ids map onto the host's.</summary>
-public sealed record IdMapping(IdMapMode Mode, IdRange[] Uids, IdRange[] Gids)
+/// <summary>
+/// How container ids map onto the host's. Joined: skiff already runs inside a user
+/// namespace with this mapping (the keeper's), so containers need none of their own.
+/// </summary>
+public sealed record IdMapping(IdMapMode Mode, IdRange[] Uids, IdRange[] Gids, bool Joined = false)
 {
     public static IdMapping Host { get; } = new(IdMapMode.Host, [], []);
 

@@ -42,15 +42,53 @@ public static class IdMappingResolver
     /// <summary>Reads the real system: the caller's ids, /etc/passwd name, subordinate files, helpers.</summary>
     public static Result ForCurrentUser()
     {
+        if (UserNamespaceKeeper.Joined > 0)
+        {
+            return InsideKeeper();
+        }
         uint uid = Interop.Libc.getuid();
         uint gid = Interop.Libc.getgid();
         if (uid == 0)
         {
             return new Result(IdMapping.Host, null);
         }
+        return ForHostUser(uid, gid);
+    }
+
+    private static Result ForHostUser(uint uid, uint gid)
+    {
         string? name = PasswdFile.NameOf(ReadOrNull("/etc/passwd"), uid) ?? Environment.UserName;
         return Resolve(uid, gid, name, ReadOrNull("/etc/subuid"), ReadOrNull("/etc/subgid"),
             File.Exists(NewUidMap) && File.Exists(NewGidMap));
+    }
+
+    /// <summary>In the keeper's namespace the mapping is whatever it was made with: read it back.</summary>
+    private static Result InsideKeeper()
+    {
+        var uids = ParseMap(ReadOrNull("/proc/self/uid_map"));
+        var gids = ParseMap(ReadOrNull("/proc/self/gid_map"));
+        if (uids.Length == 0 || gids.Length == 0)
+        {
+            throw SkiffException.Internal("cannot read the id maps of skiff's user namespace from /proc/self");
+        }
+        var wanted = ForHostUser(uids[0].HostId, gids[0].HostId);
+        var mode = uids.Length > 1 ? IdMapMode.Subordinate : IdMapMode.Single;
+        return new Result(new IdMapping(mode, uids, gids, Joined: true), mode == IdMapMode.Single ? wanted.Warning : null);
+    }
+
+    public static IdRange[] ParseMap(string? text)
+    {
+        var ranges = new List<IdRange>();
+        foreach (var line in (text ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length == 3 && uint.TryParse(f[0], out uint inside) && uint.TryParse(f[1], out uint outside) &&
+                uint.TryParse(f[2], out uint count))
+            {
+                ranges.Add(new IdRange(inside, outside, count));
+            }
+        }
+        return ranges.ToArray();
     }
 
     private static string? ReadOrNull(string path)

@@ -19,6 +19,7 @@ public enum LaunchOpKind : uint
     Chdir = 14,
     Identity = 15,
     Exec = 16,
+    Detach = 17,
 }
 
 /// <summary>Mirrors SKIFF_F_* in native/skiff.h.</summary>
@@ -111,8 +112,11 @@ public sealed record LaunchOp
             Flags = setGroups ? LaunchOpFlags.SetGroups : LaunchOpFlags.None,
         };
 
-    public static LaunchOp Exec(IReadOnlyList<string> argv, IReadOnlyList<string> envp, string? searchPath) =>
-        new() { Kind = LaunchOpKind.Exec, L0 = argv, L1 = envp, S0 = searchPath };
+    /// <summary>execve argv; with file set, that file rather than argv[0] (a process named otherwise).</summary>
+    public static LaunchOp Exec(IReadOnlyList<string> argv, IReadOnlyList<string> envp, string? searchPath, string? file = null) =>
+        new() { Kind = LaunchOpKind.Exec, L0 = argv, L1 = envp, S0 = searchPath, S1 = file };
+
+    public static LaunchOp Detach() => new() { Kind = LaunchOpKind.Detach };
 
     /// <summary>What this op does, for an error message: "mount proc on /proc".</summary>
     public string Describe() => Kind switch
@@ -132,7 +136,8 @@ public sealed record LaunchOp
         LaunchOpKind.StdinNull => "open /dev/null as stdin",
         LaunchOpKind.Chdir => $"chdir to {S0}",
         LaunchOpKind.Identity => $"set user {U0}:{U1}",
-        LaunchOpKind.Exec => $"exec {(L0 is { Count: > 0 } ? L0[0] : "")}",
+        LaunchOpKind.Exec => $"exec {S1 ?? (L0 is { Count: > 0 } ? L0[0] : "")}",
+        LaunchOpKind.Detach => "detach from skiff's session",
         _ => Kind.ToString(),
     };
 }

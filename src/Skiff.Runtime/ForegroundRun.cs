@@ -57,7 +57,7 @@ public sealed class ForegroundRun(ISyscalls sys)
     {
         try
         {
-            if (mapping.Mode != IdMapMode.Host)
+            if (mapping.Mode != IdMapMode.Host && !mapping.Joined)
             {
                 // Held so the tree can be removed from inside it after the container is gone.
                 userNs = sys.OpenNamespace(child.Pid, "user");

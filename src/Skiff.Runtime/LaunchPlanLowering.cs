@@ -20,7 +20,8 @@ public static class LaunchPlanLowering
         bool rootless = mapping.Mode != IdMapMode.Host;
         bool ownNet = spec.Network == NetworkMode.None;
         var clone = CloneFlags.NewNs | CloneFlags.NewPid | CloneFlags.NewIpc | CloneFlags.NewUts;
-        if (rootless)
+        bool newUser = rootless && !mapping.Joined;
+        if (newUser)
         {
             clone |= CloneFlags.NewUser;
         }
@@ -31,7 +32,7 @@ public static class LaunchPlanLowering
         var plan = new LaunchPlan
         {
             CloneFlags = clone,
-            WaitForParent = rootless,
+            WaitForParent = newUser,
             // skiff run in the foreground owns its container: if skiff dies, so does it.
             ParentDeathSignal = 9,
         };

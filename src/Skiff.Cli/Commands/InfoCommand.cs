@@ -13,6 +13,7 @@ public sealed record InfoReport(
     string IdMapMode,
     string IdMapping,
     string? IdMappingWarning,
+    string UserNamespace,
     string Cgroups,
     string StorageRoot,
     IReadOnlyList<KernelFeature> Features);
@@ -55,10 +56,11 @@ public static class InfoCommand
             VersionCommand.Commit,
             KernelProbe.KernelRelease(),
             !context.IsRoot,
-            Interop.Libc.geteuid(),
+            ids.Mapping.Joined ? ids.Mapping.Uids[0].HostId : Interop.Libc.geteuid(),
             ids.Mapping.Mode.ToString().ToLowerInvariant(),
             ids.Mapping.Describe(),
             ids.Warning,
+            UserNamespaceReport(context),
             CgroupLayout.Describe(CgroupLayout.Detect(ReadOrNull("/proc/self/mountinfo"))),
             context.Paths.Root,
             KernelProbe.Run(scratch));
@@ -76,6 +78,7 @@ public static class InfoCommand
         {
             Console.Out.WriteLine($"                warning: {report.IdMappingWarning}");
         }
+        Console.Out.WriteLine($"User namespace: {report.UserNamespace}");
         Console.Out.WriteLine($"Cgroups:        {report.Cgroups}");
         Console.Out.WriteLine($"Storage root:   {report.StorageRoot}");
         Console.Out.WriteLine("Kernel features:");
@@ -84,6 +87,20 @@ public static class InfoCommand
             Console.Out.WriteLine($"  {(f.Available ? "ok     " : "MISSING")}  {f.Name}{(f.Available ? "" : ": " + f.Message)}");
         }
         return 0;
+    }
+
+    private static string UserNamespaceReport(CliContext context)
+    {
+        if (context.IsRoot)
+        {
+            return "none (rootful)";
+        }
+        int joined = UserNamespaceKeeper.Joined;
+        if (joined > 0)
+        {
+            return $"joined the keeper (pid {joined}, {UserNamespaceKeeper.PidFile})";
+        }
+        return "one per container (no keeper yet; the next skiff run starts one)";
     }
 
     private static string? ReadOrNull(string path)

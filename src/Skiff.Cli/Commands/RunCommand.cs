@@ -84,6 +84,33 @@ public static class RunCommand
             TerminalCols = cols,
         };
         var dir = new ContainerDirectory(Path.Combine(context.Paths.Containers, spec.Id));
-        return new ForegroundRun(LinuxSyscalls.Instance).Execute(spec, dir, ids.Mapping, user);
+        int code = new ForegroundRun(LinuxSyscalls.Instance).Execute(spec, dir, ids.Mapping, user);
+        StartKeeper(ids.Mapping);
+        return code;
+    }
+
+    /// <summary>
+    /// After a rootless run that had to map its own ids, leave a keeper behind so the next
+    /// command joins it instead (after the container, so it never delays one). Best effort:
+    /// without a keeper skiff still works, only slower.
+    /// </summary>
+    private static void StartKeeper(IdMapping mapping)
+    {
+        if (mapping.Mode == IdMapMode.Host || mapping.Joined || Environment.GetEnvironmentVariable("SKIFF_NO_KEEPER") is not null)
+        {
+            return;
+        }
+        try
+        {
+            UserNamespaceKeeper.Start(LinuxSyscalls.Instance, mapping);
+        }
+        catch (SkiffException e)
+        {
+            Console.Error.WriteLine($"skiff: warning: could not start the user namespace keeper: {e.Message}");
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"skiff: warning: could not start the user namespace keeper: {e.Message}");
+        }
     }
 }
