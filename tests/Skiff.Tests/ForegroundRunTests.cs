@@ -56,6 +56,21 @@ public class ForegroundRunTests
     }
 
     [Fact]
+    public void Inside_the_keepers_namespace_no_user_namespace_is_made_and_no_maps_are_written()
+    {
+        var joined = Subordinate with { Joined = true };
+        var sys = new RecordingSyscalls();
+        new ForegroundRun(sys).Execute(Spec(), Dir, joined, Root);
+
+        Assert.False(sys.Plans[0].CloneFlags.HasFlag(CloneFlags.NewUser));
+        Assert.False(sys.Plans[0].WaitForParent);
+        Assert.DoesNotContain(sys.Calls, c => c.StartsWith("run new", StringComparison.Ordinal) || c.StartsWith("open-ns", StringComparison.Ordinal));
+        Assert.Equal("rmtree /store/containers/abc userns=-1", sys.Calls[^1]);
+        // still rootless: overlay xattrs in the user namespace
+        Assert.Equal(LaunchOpFlags.UserXattr | LaunchOpFlags.Volatile, sys.Plans[0].Ops.Single(o => o.Kind == LaunchOpKind.Overlay).Flags);
+    }
+
+    [Fact]
     public void Rootful_run_writes_no_maps_and_removes_the_directory_directly()
     {
         var sys = new RecordingSyscalls();

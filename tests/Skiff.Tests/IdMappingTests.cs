@@ -49,4 +49,12 @@ public class IdMappingTests
         Assert.Equal(IdMapMode.Single, noHelpers.Mapping.Mode);
         Assert.Contains("uidmap", noHelpers.Warning);
     }
+
+    [Fact]
+    public void Proc_id_maps_parse_into_ranges()
+    {
+        var r = IdMappingResolver.ParseMap("         0       1001          1\n         1     100000      65536\n");
+        Assert.Equal([new IdRange(0, 1001, 1), new IdRange(1, 100000, 65536)], r);
+        Assert.Empty(IdMappingResolver.ParseMap(null));
+    }
 }
