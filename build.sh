@@ -29,7 +29,8 @@ make -s -C native
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 dotnet publish src/Skiff.Cli -c Release -o out/.publish --nologo -v quiet \
     -p:SourceRevisionId="$commit" -clp:ErrorsOnly
-install -m 755 out/.publish/skiff out/skiff
+# rename into place: a running keeper (or container) keeps the old file busy
+install -m 755 out/.publish/skiff out/skiff.new && mv -f out/skiff.new out/skiff
 ln -sf skiff out/skiff-runc
 [[ -d out/rootfs/busybox ]] || scripts/busybox-rootfs.sh out/rootfs/busybox
 echo "built out/skiff ($(du -h out/skiff | cut -f1)), default rootfs out/rootfs/busybox" >&2

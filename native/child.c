@@ -133,11 +133,26 @@ static int configure(int fs_fd, const char *options)
     return 0;
 }
 
+/* sysfs belongs to a network namespace: without one of our own the kernel refuses it
+ * (at fsopen or at create), and the host's is shown read-only instead. */
+static int fall_back(struct child_ctx *ctx, const skiff_op *op, int fs_fd, int err)
+{
+    if (err != EPERM || !(op->flags & SKIFF_F_FALLBACK_RBIND) || !op->s3)
+        return 0;
+    if (fs_fd >= 0)
+        close(fs_fd);
+    bind_tree(ctx, op->s3, op->s2, op->attr, 1);
+    return 1;
+}
+
 static void op_mount_fs(struct child_ctx *ctx, const skiff_op *op)
 {
     int fs_fd = sys_fsopen(op->s0, FSOPEN_CLOEXEC);
-    if (fs_fd < 0)
+    if (fs_fd < 0) {
+        if (fall_back(ctx, op, -1, errno))
+            return;
         fail(ctx, SKIFF_STEP_FSOPEN, errno);
+    }
     /* the source shows in the container's mount table, as "proc" or "tmpfs" */
     if (sys_fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", op->s0, 0) < 0)
         fail(ctx, SKIFF_STEP_FSCONFIG, errno);
@@ -145,12 +160,8 @@ static void op_mount_fs(struct child_ctx *ctx, const skiff_op *op)
         fail(ctx, SKIFF_STEP_FSCONFIG, errno);
     if (sys_fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
         int err = errno;
-        /* sysfs needs a network namespace of our own; without one, show the host's read-only. */
-        if (err == EPERM && (op->flags & SKIFF_F_FALLBACK_RBIND) && op->s3) {
-            close(fs_fd);
-            bind_tree(ctx, op->s3, op->s2, op->attr, 1);
+        if (fall_back(ctx, op, fs_fd, err))
             return;
-        }
         fail(ctx, SKIFF_STEP_FSCONFIG, err);
     }
     int mnt_fd = sys_fsmount(fs_fd, FSMOUNT_CLOEXEC, (unsigned int)op->attr);
