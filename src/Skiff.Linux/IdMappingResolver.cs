@@ -71,9 +71,10 @@ public static class IdMappingResolver
         {
             throw SkiffException.Internal("cannot read the id maps of skiff's user namespace from /proc/self");
         }
-        var wanted = ForHostUser(uids[0].HostId, gids[0].HostId);
         var mode = uids.Length > 1 ? IdMapMode.Subordinate : IdMapMode.Single;
-        return new Result(new IdMapping(mode, uids, gids, Joined: true), mode == IdMapMode.Single ? wanted.Warning : null);
+        // Only a single mapping needs the host's files read again, to say why.
+        string? warning = mode == IdMapMode.Single ? ForHostUser(uids[0].HostId, gids[0].HostId).Warning : null;
+        return new Result(new IdMapping(mode, uids, gids, Joined: true), warning);
     }
 
     public static IdRange[] ParseMap(string? text)
