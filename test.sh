@@ -19,18 +19,19 @@ status=0
 for project in tests/Skiff.Tests tests/Skiff.IntegrationTests; do
     echo "== $project"
     dotnet test "$project" --nologo -v quiet --logger "console;verbosity=normal" 2>&1 | tee -a "$log" \
-        | grep -vE '^\s*$' || true
+        | grep -avE '^\s*$' || true
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
 done
 
-# vstest prints one summary per project: "Passed!  - Failed: 0, Passed: 12, Skipped: 0, ..."
-sum() { grep -oE "$1: +[0-9]+" "$log" | awk '{ n += $2 } END { print n + 0 }'; }
+# vstest's console logger ends each project with "Total tests: N", "Passed: N" and,
+# when any failed, "Failed: N" (-a: test output may hold binary bytes).
+sum() { grep -aoE "^ +$1: +[0-9]+" "$log" | awk '{ n += $2 } END { print n + 0 }'; }
 passed=$(sum Passed)
 failed=$(sum Failed)
-summaries=$(grep -cE '^(Passed|Failed)!' "$log")
+summaries=$(grep -ac '^Total tests:' "$log")
 if [[ $summaries -lt 2 ]]; then
     echo "test.sh: a test project did not run to its summary" >&2
-    failed=$((${failed:-0} + 1))
+    failed=$((failed + 1))
 fi
 echo "tests: ${passed:-0} passed, ${failed:-0} failed"
 [[ $status == 0 && ${failed:-0} == 0 ]]
