@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the cold-start perf harness and runs it.
-#   perf/run.sh [--quick] [--runs N] [--warmups N] [--scenario NAME] [--skiff PATH] [--user NAME] [--out DIR]
+#   perf/run.sh [--quick] [--runs N] [--warmups N] [--timeout S] [--scenario NAME] [--skiff PATH] [--user NAME] [--out DIR]
 # --user NAME measures everything (skiff and peers alike) as that unprivileged user: the whole harness
 # is re-run under setpriv, so no per-run wrapper lands in the timings. Other options: see --help.
 set -euo pipefail

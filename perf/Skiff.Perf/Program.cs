@@ -27,14 +27,13 @@ if (machine.Uid == 0)
 
 try
 {
-    using var spawner = new Spawner();
+    using var spawner = new Spawner(TimeSpan.FromSeconds(options.TimeoutSeconds));
     string rootfs = Rootfs.EnsureBusybox(spawner, Path.Combine(Path.GetTempPath(), $"skiff-perf-{machine.Uid}"));
     log.WriteLine($"rootfs: {rootfs}");
 
     using var scenario = Scenario.Create(options.Scenario, new ScenarioSetup(rootfs, options.SkiffPath, options.SkiffPathGiven), spawner);
     foreach (var system in scenario.Systems)
         log.WriteLine($"{system.Name}: {system.Unavailable ?? system.Version}");
-    log.WriteLine($"{scenario.Name}: {options.Warmups} warm-ups, then {options.Runs} interleaved rounds");
     // Max RSS needs rss-probe, built next to the harness; without it the column stays empty rather than wrong.
     string? rssProbe = Path.Combine(AppContext.BaseDirectory, "rss-probe");
     if (!File.Exists(rssProbe))
@@ -43,6 +42,7 @@ try
         rssProbe = null;
     }
     int rssRuns = rssProbe is null ? 0 : Math.Min(options.Runs, 10);
+    log.WriteLine($"{scenario.Name}: {options.Warmups} warm-ups, then {options.Runs} interleaved rounds");
     scenario.Measure(spawner, options.Warmups, options.Runs, rssRuns, rssProbe, log);
 
     var now = DateTime.UtcNow;
@@ -74,19 +74,22 @@ static string? Commit(Spawner spawner, string repo)
     string? git = new[] { "/usr/bin/git", "/usr/local/bin/git", "/bin/git" }.FirstOrDefault(File.Exists);
     if (git is null)
         return null;
-    var (sample, stdout, _) = spawner.Capture(git, "-C", repo, "rev-parse", "--short", "HEAD");
+    // safe.directory: under --user the checkout belongs to someone else, which git otherwise refuses.
+    var (sample, stdout, _) = spawner.Capture(git, "-c", $"safe.directory={repo}", "-C", repo, "rev-parse", "--short", "HEAD");
     return sample.Succeeded ? stdout.Trim() : null;
 }
 
 /// <summary>Command-line options; parsed by hand, the harness has no other dependencies.</summary>
 internal sealed record Options(
-    bool Help, bool Quick, int Warmups, int Runs, string Scenario, string Repo, string SkiffPath, bool SkiffPathGiven, string? OutDir)
+    bool Help, bool Quick, int Warmups, int Runs, int TimeoutSeconds, string Scenario, string Repo, string SkiffPath, bool SkiffPathGiven,
+    string? OutDir)
 {
     public const string Usage = """
-        usage: perf/run.sh [--quick] [--runs N] [--warmups N] [--scenario NAME] [--skiff PATH] [--user NAME] [--out DIR]
+        usage: perf/run.sh [--quick] [--runs N] [--warmups N] [--timeout S] [--scenario NAME] [--skiff PATH] [--user NAME] [--out DIR]
           --quick          3 warm-ups and 20 measured runs per system (default 5 and 200)
           --runs N         measured runs per system
           --warmups N      discarded runs per system before measuring
+          --timeout S      kill a run (and its process group) still going after S seconds, count it failed (default 30)
           --scenario NAME  run-none (the only one so far)
           --skiff PATH     skiff binary (default: out/skiff at the repo root)
           --user NAME      (run.sh) measure everything as this unprivileged user, via setpriv
@@ -98,6 +101,7 @@ internal sealed record Options(
     {
         bool help = false, quick = false;
         int? runs = null, warmups = null;
+        int timeout = 30;
         string scenario = "run-none";
         string? repo = null, skiff = null, outDir = null;
         for (int i = 0; i < args.Length; i++)
@@ -109,6 +113,7 @@ internal sealed record Options(
                 case "--quick": quick = true; break;
                 case "--runs": runs = Count(Value(), "--runs", min: 1); break;
                 case "--warmups": warmups = Count(Value(), "--warmups", min: 0); break;
+                case "--timeout": timeout = Count(Value(), "--timeout", min: 1); break;
                 case "--scenario": scenario = Value(); break;
                 case "--skiff": skiff = Path.GetFullPath(Value()); break;
                 case "--repo": repo = Path.GetFullPath(Value()); break;
@@ -120,7 +125,7 @@ internal sealed record Options(
         if (!Skiff.Perf.Scenario.Names.Contains(scenario))
             throw new ArgumentException($"unknown scenario '{scenario}' (known: {string.Join(", ", Skiff.Perf.Scenario.Names)})");
         repo ??= FindRepo(Directory.GetCurrentDirectory());
-        return new Options(help, quick, warmups ?? (quick ? 3 : 5), runs ?? (quick ? 20 : 200), scenario, repo,
+        return new Options(help, quick, warmups ?? (quick ? 3 : 5), runs ?? (quick ? 20 : 200), timeout, scenario, repo,
             skiff ?? Path.Combine(repo, "out", "skiff"), skiff is not null, outDir);
     }
 

@@ -99,7 +99,7 @@ internal static class Report
         var subject = scenario.Systems.FirstOrDefault(s => s.Role == "subject");
         if (scenario.Ratios.Count > 0)
             md.AppendLine("p50 ratios: " + string.Join(", ", scenario.Ratios.Select(r => $"{r.Of} / {r.To} = **{F(r.P50Ratio)}×**")) +
-                (subject?.Failures > 0 ? $" ({subject.Failures} {subject.Name} runs failed)" : ""));
+                (subject?.Failures > 0 ? $" ({subject.Name}: {subject.Failures} of {subject.Runs} runs failed)" : ""));
         else
             md.AppendLine($"p50 ratios: none; {subject?.Status switch { null => "no subject", "measured" => $"{subject.Name} had no successful run", var why => why }}.");
         md.AppendLine();

@@ -31,8 +31,17 @@ internal sealed class SystemUnderTest(string name, Role role, string path, strin
             system.Unavailable = missing;
             return system;
         }
+        try
+        {
+            system.Version = VersionOf(spawner, path, versionArgs);
+        }
+        catch (IOException e)
+        {
+            // posix_spawn itself failed (not executable, wrong architecture): nothing to measure.
+            system.Unavailable = $"cannot run: {e.Message}";
+            return system;
+        }
         system.Command = new NativeCommand(path, args);
-        system.Version = VersionOf(spawner, path, versionArgs);
         return system;
     }
 
@@ -62,7 +71,8 @@ internal sealed class SystemUnderTest(string name, Role role, string path, strin
         if (FirstFailure is not null)
             return;
         // Shown once, so a broken build is obvious without flooding the log.
-        FirstFailure = $"{sample.Outcome}: {spawner.LastStderr().Trim()}";
+        string stderr = spawner.LastStderr().Trim();
+        FirstFailure = stderr.Length > 0 ? $"{sample.Outcome}: {stderr}" : sample.Outcome;
         log.WriteLine($"{Name}: {what} failed, {FirstFailure}");
     }
 
@@ -70,7 +80,9 @@ internal sealed class SystemUnderTest(string name, Role role, string path, strin
     private static string VersionOf(Spawner spawner, string path, string[] args)
     {
         var (sample, stdout, stderr) = spawner.Capture(path, args);
-        string? line = (stdout + "\n" + stderr).Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0);
+        string? line = (stdout + "\n" + stderr).Split('\n')
+            .Select(l => string.Join(' ', l.Split(' ', '\t', StringSplitOptions.RemoveEmptyEntries)))
+            .FirstOrDefault(l => l.Length > 0);
         return sample.Succeeded ? line ?? "unknown" : $"unknown ({string.Join(' ', args)}: {sample.Outcome})";
     }
 
@@ -147,6 +159,8 @@ internal sealed class Scenario(string name, string title, IReadOnlyList<SystemUn
 
         if (rssProbe is null || rssRuns == 0)
             return;
+        // A system that never succeeded would only fail (or time out) again.
+        active = [.. active.Where(s => s.Samples.Any(r => r.Succeeded))];
         var probes = active.Select(s => new NativeCommand(rssProbe, [s.Command!.Path, .. s.Command.Args])).ToArray();
         try
         {
@@ -165,7 +179,6 @@ internal sealed class Scenario(string name, string title, IReadOnlyList<SystemUn
         }
     }
 
-    public SystemUnderTest? Floor => Systems.FirstOrDefault(s => s.Role == Role.Floor);
     public SystemUnderTest? Subject => Systems.FirstOrDefault(s => s.Role == Role.Subject);
 
     private static string? Which(string tool) =>

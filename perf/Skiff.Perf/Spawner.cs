@@ -6,12 +6,12 @@ using Microsoft.Win32.SafeHandles;
 namespace Skiff.Perf;
 
 /// <summary>One finished child: wall time from spawn to reap, and what wait4 said about it.</summary>
-internal readonly record struct RunSample(double WallMs, double UserMs, double SysMs, long MaxRssKiB, int WaitStatus)
+internal readonly record struct RunSample(double WallMs, double UserMs, double SysMs, long MaxRssKiB, int WaitStatus, bool TimedOut)
 {
-    public bool Succeeded => WaitStatus == 0;
+    public bool Succeeded => WaitStatus == 0 && !TimedOut;
 
-    public string Outcome => (WaitStatus & 0x7f) == 0
-        ? $"exit {(WaitStatus >> 8) & 0xff}"
+    public string Outcome => TimedOut ? "timed out, killed"
+        : (WaitStatus & 0x7f) == 0 ? $"exit {(WaitStatus >> 8) & 0xff}"
         : $"killed by signal {WaitStatus & 0x7f}";
 }
 
@@ -79,6 +79,7 @@ internal sealed unsafe class NativeCommand : IDisposable
 /// child's own rusage (CPU, max RSS); System.Diagnostics.Process cannot.
 /// stdin and stdout go to /dev/null; stderr goes to a memfd so a failing run can be shown.
 /// ru_maxrss of these children is not theirs (see rss-probe.c), so max RSS comes from <see cref="Probe"/>.
+/// Each child leads its own process group, so a watchdog can kill a hung run and what it started.
 /// </summary>
 internal sealed unsafe class Spawner : IDisposable
 {
@@ -91,8 +92,24 @@ internal sealed unsafe class Spawner : IDisposable
     private readonly void* _attr;
     private readonly byte[] _readBuffer = new byte[64 * 1024];
 
-    public Spawner()
+    // Watchdog state: the child being waited for, while it is still unreaped (so its pid and
+    // process group cannot have been reused), and when it started.
+    private readonly Lock _gate = new();
+    private readonly long _timeoutTicks;
+    private readonly Thread _watchdog;
+    private int _runningPid;
+    private long _runStart;
+    private bool _timedOut;
+    private volatile bool _disposed;
+
+    public Spawner(TimeSpan timeout)
     {
+        _timeoutTicks = (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        // A thread polling a few times a second, rather than a timer re-armed per run, so that
+        // nothing is signalled between spawn and reap.
+        _watchdog = new Thread(Watch) { IsBackground = true, Name = "spawn watchdog" };
+        _watchdog.Start();
+
         _devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.ReadWrite);
         _stdout = Interop.MemfdCreate("skiff-perf-stdout\0"u8);
         _stderr = Interop.MemfdCreate("skiff-perf-stderr\0"u8);
@@ -141,6 +158,7 @@ internal sealed unsafe class Spawner : IDisposable
     private RunSample SpawnAndReap(NativeCommand command, void* fileActions)
     {
         int pid, status;
+        bool timedOut;
         Interop.RUsage usage;
 
         long start = Stopwatch.GetTimestamp();
@@ -148,6 +166,12 @@ internal sealed unsafe class Spawner : IDisposable
         int error = Interop.PosixSpawn(&pid, command.PathPtr, fileActions, _attr, command.ArgvPtr, NativeCommand.Environment);
         if (error != 0)
             throw new IOException($"posix_spawn {command.Path}: {Marshal.GetPInvokeErrorMessage(error)}");
+        lock (_gate)
+            (_runningPid, _runStart, _timedOut) = (pid, start, false);
+        // Wait for the exit without reaping, disarm the watchdog, then reap with wait4 for the rusage.
+        Interop.WaitExited(pid);
+        lock (_gate)
+            (_runningPid, timedOut) = (0, _timedOut);
         Interop.Wait4(pid, &status, &usage);
         long end = Stopwatch.GetTimestamp();
 
@@ -156,7 +180,24 @@ internal sealed unsafe class Spawner : IDisposable
             UserMs: usage.UserTime.Milliseconds,
             SysMs: usage.SystemTime.Milliseconds,
             MaxRssKiB: usage.MaxRssKiB,
-            WaitStatus: status);
+            WaitStatus: status,
+            TimedOut: timedOut);
+    }
+
+    private void Watch()
+    {
+        while (!_disposed)
+        {
+            Thread.Sleep(250);
+            lock (_gate)
+            {
+                if (_runningPid == 0 || Stopwatch.GetTimestamp() - _runStart < _timeoutTicks)
+                    continue;
+                Interop.Kill(-_runningPid, Interop.SIGKILL);
+                Interop.Kill(_runningPid, Interop.SIGKILL);
+                (_runningPid, _timedOut) = (0, true);
+            }
+        }
     }
 
     private string ReadAll(SafeFileHandle handle)
@@ -169,6 +210,7 @@ internal sealed unsafe class Spawner : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         Interop.FreeFileActions(_measureActions);
         Interop.FreeFileActions(_captureActions);
         Interop.FreeFileActions(_probeActions);
@@ -182,10 +224,16 @@ internal sealed unsafe class Spawner : IDisposable
 /// <summary>libc imports for the spawner; blittable signatures, errno read straight after the call.</summary>
 internal static unsafe partial class Interop
 {
+    internal const int SIGKILL = 9;
+    private const short POSIX_SPAWN_SETPGROUP = 0x02;
     private const short POSIX_SPAWN_SETSIGDEF = 0x04;
     private const short POSIX_SPAWN_SETSIGMASK = 0x08;
     private const int EINTR = 4;
     private const uint MFD_CLOEXEC = 1;
+    private const int P_PID = 1;
+    private const int WEXITED = 4;
+    private const int WNOWAIT = 0x01000000;
+    private const int SigInfoBytes = 128;
 
     // glibc's posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336, sigset_t 128;
     // allocating more is harmless and keeps a different libc layout from overrunning.
@@ -218,6 +266,9 @@ internal static unsafe partial class Interop
     [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_adddup2")]
     private static partial int FileActionsAddDup2(void* actions, int fd, int newFd);
 
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]
+    private static partial int FileActionsAddCloseFrom(void* actions, int from);
+
     [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_destroy")]
     private static partial int FileActionsDestroy(void* actions);
 
@@ -245,6 +296,15 @@ internal static unsafe partial class Interop
     [LibraryImport("libc", EntryPoint = "wait4", SetLastError = true)]
     private static partial int Wait4Raw(int pid, int* status, int options, RUsage* usage);
 
+    [LibraryImport("libc", EntryPoint = "waitid", SetLastError = true)]
+    private static partial int WaitId(int idType, int id, void* info, int options);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    internal static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_setpgroup")]
+    private static partial int SpawnAttrSetPGroup(void* attr, int pgroup);
+
     [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true)]
     private static partial int MemfdCreateRaw(byte* name, uint flags);
 
@@ -264,6 +324,18 @@ internal static unsafe partial class Interop
             int errno = Marshal.GetLastPInvokeError();
             if (errno != EINTR)
                 throw new IOException($"wait4 {pid}: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+    }
+
+    /// <summary>Blocks until the child has exited but leaves it a zombie, so its pid stays ours.</summary>
+    internal static void WaitExited(int pid)
+    {
+        byte* info = stackalloc byte[SigInfoBytes];
+        while (WaitId(P_PID, pid, info, WEXITED | WNOWAIT) < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != EINTR)
+                throw new IOException($"waitid {pid}: {Marshal.GetPInvokeErrorMessage(errno)}");
         }
     }
 
@@ -291,6 +363,11 @@ internal static unsafe partial class Interop
         Check(FileActionsInit(actions), "posix_spawn_file_actions_init");
         foreach (var (from, to) in dups)
             Check(FileActionsAddDup2(actions, from, to), "posix_spawn_file_actions_adddup2");
+        // Whatever the harness inherited without close-on-exec (a CI runner's pipes) stays out of the child.
+        int firstUnused = 0;
+        foreach (var (_, to) in dups)
+            firstUnused = Math.Max(firstUnused, to + 1);
+        Check(FileActionsAddCloseFrom(actions, firstUnused), "posix_spawn_file_actions_addclosefrom_np");
         return actions;
     }
 
@@ -310,7 +387,8 @@ internal static unsafe partial class Interop
             SigEmptySet(none);
             Check(SpawnAttrSetSigDefault(attr, all), "posix_spawnattr_setsigdefault");
             Check(SpawnAttrSetSigMask(attr, none), "posix_spawnattr_setsigmask");
-            Check(SpawnAttrSetFlags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK), "posix_spawnattr_setflags");
+            Check(SpawnAttrSetPGroup(attr, 0), "posix_spawnattr_setpgroup");
+            Check(SpawnAttrSetFlags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK), "posix_spawnattr_setflags");
             return attr;
         }
         finally
