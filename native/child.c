@@ -15,6 +15,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <grp.h>
+#include <sched.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
 #include <termios.h>
 
 #include "internal.h"
@@ -27,6 +33,8 @@ struct child_ctx {
     int err_fd;
     int root_fd;
     int op_index;
+    const char *exec_path; /* resolved by WAIT_START before it reports "created" */
+    char exec_buf[PATH_MAX];
 };
 
 __attribute__((noreturn)) static void fail(struct child_ctx *ctx, int step, int err)
@@ -44,6 +52,8 @@ static int resolve(struct child_ctx *ctx, const char *path, int oflags)
 {
     struct open_how how = {.flags = (uint64_t)(oflags | O_CLOEXEC), .mode = 0, .resolve = RESOLVE_FLAGS};
     int fd;
+    if (ctx->root_fd == AT_FDCWD)
+        return open(path, oflags | O_CLOEXEC); /* no root yet: a host path */
     while (*path == '/')
         path++;
     if (*path == '\0')
@@ -262,6 +272,22 @@ static void op_create(struct child_ctx *ctx, const skiff_op *op)
     case SKIFF_OP_IDENTITY:
     case SKIFF_OP_EXEC:
     case SKIFF_OP_DETACH:
+    case SKIFF_OP_WRITE_FILE:
+    case SKIFF_OP_MKNOD:
+    case SKIFF_OP_MASK:
+    case SKIFF_OP_SETATTR:
+    case SKIFF_OP_RLIMIT:
+    case SKIFF_OP_CAPS_BOUND:
+    case SKIFF_OP_CAPS:
+    case SKIFF_OP_NO_NEW_PRIVS:
+    case SKIFF_OP_SECCOMP:
+    case SKIFF_OP_UMASK:
+    case SKIFF_OP_PERSONALITY:
+    case SKIFF_OP_SETNS:
+    case SKIFF_OP_FORK:
+    case SKIFF_OP_WAIT_START:
+    case SKIFF_OP_MKDIR_P:
+    case SKIFF_OP_MKFILE_P:
     default:
         fail(ctx, SKIFF_STEP_PLAN, EINVAL);
     }
@@ -279,7 +305,9 @@ static void op_pivot_root(struct child_ctx *ctx)
     if (chdir("/") < 0)
         fail(ctx, SKIFF_STEP_PIVOT_ROOT, errno);
     close(ctx->root_fd);
-    ctx->root_fd = -1;
+    ctx->root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (ctx->root_fd < 0)
+        fail(ctx, SKIFF_STEP_PIVOT_ROOT, errno);
 }
 
 static void op_loopback_up(struct child_ctx *ctx)
@@ -390,35 +418,39 @@ static void op_identity(struct child_ctx *ctx, const skiff_op *op)
         if (syscall(SYS_setgroups, (size_t)op->attr, (const gid_t *)op->ids) < 0)
             fail(ctx, SKIFF_STEP_SETGROUPS, errno);
     }
+    if ((op->flags & SKIFF_F_KEEPCAPS) && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        fail(ctx, SKIFF_STEP_CAPS, errno);
     if (syscall(SYS_setresgid, op->u1, op->u1, op->u1) < 0)
         fail(ctx, SKIFF_STEP_SETGID, errno);
     if (syscall(SYS_setresuid, op->u0, op->u0, op->u0) < 0)
         fail(ctx, SKIFF_STEP_SETUID, errno);
+    if ((op->flags & SKIFF_F_KEEPCAPS) && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        fail(ctx, SKIFF_STEP_CAPS, errno);
 }
 
-/* PATH search with execve and the container's environment, as execvpe would do
- * with the container's PATH rather than ours. */
-__attribute__((noreturn)) static void op_exec(struct child_ctx *ctx, const skiff_op *op)
+/* PATH search as execvpe would do it, with the container's PATH rather than ours.
+ * Fills buf with the file to run; 0 or an errno (ENOENT, EACCES, ...). */
+static int resolve_exec(const skiff_op *op, char *buf, size_t len)
 {
-    char *const *argv = (char *const *)op->l0;
-    char *const *envp = (char *const *)op->l1;
-    if (op->s1) {
-        execve(op->s1, argv, envp);
-        fail(ctx, SKIFF_STEP_EXEC, errno);
+    const char *file = op->s1 ? op->s1 : op->l0[0];
+    struct stat st;
+    if (op->s1 || strchr(file, '/') || !op->s0) {
+        if (strlen(file) >= len)
+            return ENAMETOOLONG;
+        memcpy(buf, file, strlen(file) + 1);
+        if (stat(buf, &st) < 0)
+            return errno;
+        if (S_ISDIR(st.st_mode) || access(buf, X_OK) < 0)
+            return EACCES;
+        return 0;
     }
-    const char *file = argv[0];
-    if (strchr(file, '/') || !op->s0) {
-        execve(file, argv, envp);
-        fail(ctx, SKIFF_STEP_EXEC, errno);
-    }
-    char buf[PATH_MAX];
     size_t flen = strlen(file);
     int seen_eacces = 0;
     const char *p = op->s0;
     for (;;) {
         const char *end = strchr(p, ':');
         size_t dlen = end ? (size_t)(end - p) : strlen(p);
-        if (dlen + flen + 2 <= sizeof(buf)) {
+        if (dlen + flen + 2 <= len) {
             size_t n = 0;
             if (dlen == 0)
                 buf[n++] = '.';
@@ -426,25 +458,276 @@ __attribute__((noreturn)) static void op_exec(struct child_ctx *ctx, const skiff
             n += dlen;
             buf[n++] = '/';
             memcpy(buf + n, file, flen + 1);
-            execve(buf, argv, envp);
-            switch (errno) {
-            case EACCES:
+            if (stat(buf, &st) == 0) {
+                if (!S_ISDIR(st.st_mode) && access(buf, X_OK) == 0)
+                    return 0;
                 seen_eacces = 1;
-                break;
-            case ENOENT:
-            case ENOTDIR:
-            case ENAMETOOLONG:
-            case ELOOP:
-                break;
-            default:
-                fail(ctx, SKIFF_STEP_EXEC, errno);
+            } else if (errno == EACCES) {
+                seen_eacces = 1;
             }
         }
         if (!end)
             break;
         p = end + 1;
     }
-    fail(ctx, SKIFF_STEP_EXEC, seen_eacces ? EACCES : ENOENT);
+    return seen_eacces ? EACCES : ENOENT;
+}
+
+__attribute__((noreturn)) static void op_exec(struct child_ctx *ctx, const skiff_op *op)
+{
+    char *const *argv = (char *const *)op->l0;
+    char *const *envp = (char *const *)op->l1;
+    if (!ctx->exec_path) {
+        int err = resolve_exec(op, ctx->exec_buf, sizeof(ctx->exec_buf));
+        if (err)
+            fail(ctx, SKIFF_STEP_EXEC, err);
+        ctx->exec_path = ctx->exec_buf;
+    }
+    execve(ctx->exec_path, argv, envp);
+    fail(ctx, SKIFF_STEP_EXEC, errno);
+}
+
+static void report(struct child_ctx *ctx, int32_t kind, int32_t value)
+{
+    skiff_failure r = {.op_index = kind, .step = value, .err = 0, .reserved = 0};
+    ssize_t n;
+    do {
+        n = write(ctx->err_fd, &r, sizeof(r));
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof(r))
+        fail(ctx, SKIFF_STEP_REPORT, errno);
+}
+
+/* create: resolve the command now, say "created", and sleep until `start` writes. */
+static void op_wait_start(struct child_ctx *ctx, const skiff_op *op, const skiff_op *exec)
+{
+    if (!exec || exec->kind != SKIFF_OP_EXEC)
+        fail(ctx, SKIFF_STEP_PLAN, EINVAL);
+    int err = resolve_exec(exec, ctx->exec_buf, sizeof(ctx->exec_buf));
+    if (err) {
+        ctx->op_index++;
+        fail(ctx, SKIFF_STEP_EXEC, err);
+    }
+    ctx->exec_path = ctx->exec_buf;
+    report(ctx, SKIFF_REPORT_CREATED, 0);
+    char b;
+    ssize_t n;
+    do {
+        n = read((int)op->u0, &b, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1)
+        fail(ctx, SKIFF_STEP_WAIT_START, n < 0 ? errno : EPIPE);
+    close((int)op->u0);
+}
+
+static void op_write_file(struct child_ctx *ctx, const skiff_op *op)
+{
+    int fd = resolve(ctx, op->s2, O_WRONLY);
+    if (fd < 0)
+        fail(ctx, SKIFF_STEP_WRITE_FILE, errno);
+    size_t len = strlen(op->s0);
+    ssize_t n;
+    do {
+        n = write(fd, op->s0, len);
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)len)
+        fail(ctx, SKIFF_STEP_WRITE_FILE, n < 0 ? errno : EIO);
+    close(fd);
+}
+
+static void op_mknod(struct child_ctx *ctx, const skiff_op *op)
+{
+    char name[NAME_MAX + 1];
+    int dir_fd = resolve_parent(ctx, op->s2, name, sizeof(name));
+    if (dir_fd < 0)
+        fail(ctx, SKIFF_STEP_RESOLVE, errno);
+    if (mknodat(dir_fd, name, (mode_t)op->u0, (dev_t)op->attr) < 0 && errno != EEXIST) {
+        /* no mknod in a user namespace: bind the host's node, as crun does rootless */
+        if (errno == EPERM && op->s3) {
+            int fd = openat(dir_fd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (fd < 0 && errno != EEXIST)
+                fail(ctx, SKIFF_STEP_MKFILE, errno);
+            if (fd >= 0)
+                close(fd);
+            close(dir_fd);
+            bind_tree(ctx, op->s3, op->s2, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0);
+            return;
+        }
+        fail(ctx, SKIFF_STEP_MKNOD, errno);
+    }
+    if (fchownat(dir_fd, name, op->u1, (gid_t)op->attr2, AT_SYMLINK_NOFOLLOW) < 0)
+        fail(ctx, SKIFF_STEP_CHOWN, errno);
+    close(dir_fd);
+}
+
+/* maskedPaths: /dev/null over a file, an empty read-only tmpfs over a directory. */
+static void op_mask(struct child_ctx *ctx, const skiff_op *op)
+{
+    int target = resolve(ctx, op->s2, O_PATH);
+    if (target < 0) {
+        if (errno == ENOENT)
+            return;
+        fail(ctx, SKIFF_STEP_RESOLVE, errno);
+    }
+    struct stat st;
+    if (fstat(target, &st) < 0)
+        fail(ctx, SKIFF_STEP_MASK, errno);
+    int mnt;
+    if (S_ISDIR(st.st_mode)) {
+        int fs = sys_fsopen("tmpfs", FSOPEN_CLOEXEC);
+        if (fs < 0)
+            fail(ctx, SKIFF_STEP_FSOPEN, errno);
+        if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "size", "0", 0) < 0 ||
+            sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+            fail(ctx, SKIFF_STEP_FSCONFIG, errno);
+        mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+        if (mnt < 0)
+            fail(ctx, SKIFF_STEP_FSMOUNT, errno);
+        close(fs);
+    } else {
+        mnt = sys_open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (mnt < 0)
+            fail(ctx, SKIFF_STEP_OPEN_TREE, errno);
+    }
+    if (sys_move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        fail(ctx, SKIFF_STEP_MASK, errno);
+    close(mnt);
+    close(target);
+}
+
+/* mount_setattr on a path: flags, propagation; READONLY_BIND first binds the path onto itself. */
+static void op_setattr(struct child_ctx *ctx, const skiff_op *op)
+{
+    unsigned int rec = (op->flags & SKIFF_F_RECURSIVE) ? AT_RECURSIVE : 0;
+    int target = resolve(ctx, op->s2, O_PATH);
+    if (target < 0) {
+        if (errno == ENOENT && (op->flags & SKIFF_F_OPTIONAL))
+            return;
+        fail(ctx, SKIFF_STEP_RESOLVE, errno);
+    }
+    int fd = target;
+    if (op->flags & SKIFF_F_READONLY_BIND) {
+        fd = sys_open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+        if (fd < 0)
+            fail(ctx, SKIFF_STEP_OPEN_TREE, errno);
+    }
+    struct mount_attr ma = {.attr_set = op->attr, .attr_clr = op->attr2, .propagation = op->u0, .userns_fd = 0};
+    if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | rec, &ma) < 0)
+        fail(ctx, SKIFF_STEP_SETATTR, errno);
+    if (fd != target) {
+        if (sys_move_mount(fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            fail(ctx, SKIFF_STEP_MOVE_MOUNT, errno);
+        close(fd);
+    }
+    close(target);
+}
+
+static void op_rlimit(struct child_ctx *ctx, const skiff_op *op)
+{
+    struct rlimit64 rl = {.rlim_cur = op->attr, .rlim_max = op->attr2};
+    if (syscall(SYS_prlimit64, 0, op->u0, &rl, NULL) < 0)
+        fail(ctx, SKIFF_STEP_RLIMIT, errno);
+}
+
+static void op_caps_bound(struct child_ctx *ctx, const skiff_op *op)
+{
+    uint64_t keep = (uint64_t)op->ids[0] | ((uint64_t)op->ids[1] << 32);
+    for (int cap = 0; cap < 64; cap++) {
+        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
+            break; /* past the kernel's last capability */
+        if (!(keep & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+            fail(ctx, SKIFF_STEP_CAPS, errno);
+    }
+}
+
+static void op_caps(struct child_ctx *ctx, const skiff_op *op)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    for (int i = 0; i < 2; i++) {
+        data[i].effective = op->ids[0 + i];
+        data[i].permitted = op->ids[2 + i];
+        data[i].inheritable = op->ids[4 + i];
+    }
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        fail(ctx, SKIFF_STEP_CAPS, errno);
+    uint64_t ambient = (uint64_t)op->ids[6] | ((uint64_t)op->ids[7] << 32);
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        fail(ctx, SKIFF_STEP_CAPS, errno);
+    for (int cap = 0; cap < 64; cap++)
+        if ((ambient & (1ull << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+            fail(ctx, SKIFF_STEP_CAPS, errno);
+}
+
+static void op_seccomp(struct child_ctx *ctx, const skiff_op *op)
+{
+    struct sock_fprog prog = {.len = (unsigned short)op->attr, .filter = (struct sock_filter *)op->ids};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, op->u0, &prog) < 0)
+        fail(ctx, SKIFF_STEP_SECCOMP, errno);
+}
+
+/* exec into a pid namespace joined with setns: only children land in it. The middle
+ * process reports the new pid and leaves; CLONE_PARENT makes it skiff's child. */
+static void op_fork(struct child_ctx *ctx)
+{
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = CLONE_PARENT;
+    long pid = sys_clone3(&args);
+    if (pid < 0)
+        fail(ctx, SKIFF_STEP_FORK, errno);
+    if (pid > 0) {
+        report(ctx, SKIFF_REPORT_PID, (int32_t)pid);
+        _exit(0);
+    }
+}
+
+/* mkdir -p beneath the root: each prefix resolved afresh, so no symlink leads out. */
+static void mkdir_p(struct child_ctx *ctx, const char *path, mode_t mode)
+{
+    char buf[PATH_MAX], name[NAME_MAX + 1];
+    size_t len = strlen(path);
+    if (len >= sizeof(buf))
+        fail(ctx, SKIFF_STEP_MKDIR, ENAMETOOLONG);
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        if (buf[i - 1] != '/') {
+            int dir_fd = resolve_parent(ctx, buf, name, sizeof(name));
+            if (dir_fd < 0)
+                fail(ctx, SKIFF_STEP_RESOLVE, errno);
+            if (mkdirat(dir_fd, name, mode) < 0 && errno != EEXIST)
+                fail(ctx, SKIFF_STEP_MKDIR, errno);
+            close(dir_fd);
+        }
+        buf[i] = saved;
+    }
+}
+
+static void mkfile_p(struct child_ctx *ctx, const char *path)
+{
+    char buf[PATH_MAX], name[NAME_MAX + 1];
+    size_t len = strlen(path);
+    if (len >= sizeof(buf))
+        fail(ctx, SKIFF_STEP_MKFILE, ENAMETOOLONG);
+    memcpy(buf, path, len + 1);
+    char *slash = strrchr(buf, '/');
+    if (slash && slash != buf) {
+        *slash = '\0';
+        mkdir_p(ctx, buf, 0755);
+    }
+    int dir_fd = resolve_parent(ctx, path, name, sizeof(name));
+    if (dir_fd < 0)
+        fail(ctx, SKIFF_STEP_RESOLVE, errno);
+    int fd = openat(dir_fd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno != EEXIST && errno != EISDIR && errno != ELOOP)
+        fail(ctx, SKIFF_STEP_MKFILE, errno);
+    if (fd >= 0)
+        close(fd);
+    close(dir_fd);
 }
 
 static void reset_signals(struct child_ctx *ctx)
@@ -535,6 +818,58 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
             break;
         case SKIFF_OP_DETACH:
             op_detach(&ctx);
+            break;
+        case SKIFF_OP_WRITE_FILE:
+            op_write_file(&ctx, op);
+            break;
+        case SKIFF_OP_MKNOD:
+            op_mknod(&ctx, op);
+            break;
+        case SKIFF_OP_MASK:
+            op_mask(&ctx, op);
+            break;
+        case SKIFF_OP_SETATTR:
+            op_setattr(&ctx, op);
+            break;
+        case SKIFF_OP_RLIMIT:
+            op_rlimit(&ctx, op);
+            break;
+        case SKIFF_OP_CAPS_BOUND:
+            op_caps_bound(&ctx, op);
+            break;
+        case SKIFF_OP_CAPS:
+            op_caps(&ctx, op);
+            break;
+        case SKIFF_OP_NO_NEW_PRIVS:
+            if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                fail(&ctx, SKIFF_STEP_NO_NEW_PRIVS, errno);
+            break;
+        case SKIFF_OP_SECCOMP:
+            op_seccomp(&ctx, op);
+            break;
+        case SKIFF_OP_UMASK:
+            umask((mode_t)op->u0);
+            break;
+        case SKIFF_OP_PERSONALITY:
+            if (personality(op->u0) < 0)
+                fail(&ctx, SKIFF_STEP_PERSONALITY, errno);
+            break;
+        case SKIFF_OP_SETNS:
+            if (setns((int)op->u0, (int)op->u1) < 0)
+                fail(&ctx, SKIFF_STEP_SETNS, errno);
+            close((int)op->u0);
+            break;
+        case SKIFF_OP_FORK:
+            op_fork(&ctx);
+            break;
+        case SKIFF_OP_WAIT_START:
+            op_wait_start(&ctx, op, i + 1 < plan->nops ? &plan->ops[i + 1] : NULL);
+            break;
+        case SKIFF_OP_MKDIR_P:
+            mkdir_p(&ctx, op->s2, (mode_t)op->attr);
+            break;
+        case SKIFF_OP_MKFILE_P:
+            mkfile_p(&ctx, op->s2);
             break;
         case SKIFF_OP_CHDIR:
             op_chdir(&ctx, op->s0);

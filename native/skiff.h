@@ -41,6 +41,28 @@ typedef enum skiff_op_kind {
     SKIFF_OP_EXEC = 16,       /* l0 argv, l1 envp, s0 PATH to search when argv[0] has no '/',
                                  s1 the file to run instead of argv[0] */
     SKIFF_OP_DETACH = 17,     /* setsid, /dev/null on 0, 1 and 2, chdir / (before pivot: the host's) */
+    SKIFF_OP_WRITE_FILE = 18, /* s2 path (in root until pivot, then the container's), s0 text: sysctls, oom_score_adj */
+    SKIFF_OP_MKNOD = 19,      /* s2 in root, u0 mode (type and permissions), attr dev_t, u1 uid, attr2 gid;
+                                 on EPERM (rootless) bind host path s3 instead when set */
+    SKIFF_OP_MASK = 20,       /* s2 container path: /dev/null over a file, a read-only tmpfs over a directory;
+                                 a missing path is skipped */
+    SKIFF_OP_SETATTR = 21,    /* s2 path: mount_setattr set attr, clear attr2; flags RECURSIVE; READONLY_BIND:
+                                 bind the path onto itself first (readonlyPaths); a missing path is skipped */
+    SKIFF_OP_RLIMIT = 22,     /* u0 resource, attr soft, attr2 hard */
+    SKIFF_OP_CAPS_BOUND = 23, /* ids: 2 words, the bounding set to keep; every other capability is dropped */
+    SKIFF_OP_CAPS = 24,       /* ids: 10 words, effective, permitted, inheritable, ambient (2 words each), 2 spare */
+    SKIFF_OP_NO_NEW_PRIVS = 25,
+    SKIFF_OP_SECCOMP = 26,    /* ids: the sock_filter program, attr its instruction count, u0 SECCOMP_FILTER_FLAG_* */
+    SKIFF_OP_UMASK = 27,      /* u0 */
+    SKIFF_OP_PERSONALITY = 28,/* u0 */
+    SKIFF_OP_SETNS = 29,      /* u0 namespace fd, u1 CLONE_NEW* type */
+    SKIFF_OP_FORK = 30,       /* clone again (CLONE_PARENT) so that a joined pid namespace applies; the middle
+                                 process reports the new pid and exits */
+    SKIFF_OP_WAIT_START = 31, /* u0 fifo fd (O_RDWR): report "created", then block until `start` writes a byte.
+                                 The next op must be EXEC: its file is resolved first, so a missing command
+                                 fails create, not start */
+    SKIFF_OP_MKDIR_P = 32,    /* s2 in root, attr mode: every missing component is made */
+    SKIFF_OP_MKFILE_P = 33,   /* s2 in root: missing parents made, then an empty file (a bind target) */
 } skiff_op_kind;
 
 enum {
@@ -49,6 +71,9 @@ enum {
     SKIFF_F_RECURSIVE = 1u << 2,
     SKIFF_F_FALLBACK_RBIND = 1u << 3,
     SKIFF_F_SETGROUPS = 1u << 4,
+    SKIFF_F_KEEPCAPS = 1u << 5,      /* IDENTITY: capabilities survive the uid change (a CAPS op follows) */
+    SKIFF_F_READONLY_BIND = 1u << 6, /* SETATTR */
+    SKIFF_F_OPTIONAL = 1u << 7,      /* a missing source or target is skipped */
 };
 
 typedef struct skiff_op {
@@ -57,6 +82,7 @@ typedef struct skiff_op {
     uint32_t u0;
     uint32_t u1;
     uint64_t attr;
+    uint64_t attr2;
     const char *s0;
     const char *s1;
     const char *s2;
@@ -120,10 +146,27 @@ typedef enum skiff_step {
     SKIFF_STEP_PLAN = 26,
     SKIFF_STEP_CLOSE_FDS = 27,
     SKIFF_STEP_PDEATHSIG = 28,
+    SKIFF_STEP_WRITE_FILE = 29,
+    SKIFF_STEP_MKNOD = 30,
+    SKIFF_STEP_CHOWN = 31,
+    SKIFF_STEP_MASK = 32,
+    SKIFF_STEP_RLIMIT = 33,
+    SKIFF_STEP_CAPS = 34,
+    SKIFF_STEP_NO_NEW_PRIVS = 35,
+    SKIFF_STEP_SECCOMP = 36,
+    SKIFF_STEP_PERSONALITY = 37,
+    SKIFF_STEP_SETNS = 38,
+    SKIFF_STEP_FORK = 39,
+    SKIFF_STEP_WAIT_START = 40,
+    SKIFF_STEP_REPORT = 41,
 } skiff_step;
 
+/* Records on the report pipe besides failures (op_index values). */
+#define SKIFF_REPORT_CREATED (-2) /* WAIT_START reached: the container is created */
+#define SKIFF_REPORT_PID (-3)     /* FORK: step holds the pid of the process that goes on */
+
 typedef struct skiff_failure {
-    int32_t op_index; /* -1 before the first op */
+    int32_t op_index; /* -1 before the first op; or a SKIFF_REPORT_* */
     int32_t step;     /* skiff_step */
     int32_t err;      /* errno */
     int32_t reserved;
@@ -135,6 +178,8 @@ int32_t skiff_launch(const skiff_plan *plan, skiff_child *child);
 int32_t skiff_release(int32_t sync_fd, int32_t go);
 /* 0: the child reached execve; 1: *failure is filled; < 0: -errno. Closes err_fd. */
 int32_t skiff_await_exec(int32_t err_fd, skiff_failure *failure);
+/* One record from the report pipe without closing it: 1 filled, 0 EOF, < 0 -errno. */
+int32_t skiff_read_report(int32_t err_fd, skiff_failure *record);
 /* Waits for the child to exit: its exit code, or 128 + signal. */
 int32_t skiff_wait(int32_t pidfd);
 /* skiff_wait, forwarding SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1 and SIGUSR2 to the
@@ -181,7 +226,7 @@ typedef struct skiff_probe {
 int32_t skiff_probe_kernel(const char *dir, skiff_probe *out);
 
 /* The managed mirror (src/Skiff.Interop/Interop.Shim.cs) relies on these layouts. */
-_Static_assert(sizeof(skiff_op) == 80, "skiff_op layout");
+_Static_assert(sizeof(skiff_op) == 88, "skiff_op layout");
 _Static_assert(sizeof(skiff_plan) == 40, "skiff_plan layout");
 _Static_assert(sizeof(skiff_child) == 16, "skiff_child layout");
 _Static_assert(sizeof(skiff_failure) == 16, "skiff_failure layout");

@@ -18,6 +18,7 @@ public static unsafe partial class Interop
             public uint U0;
             public uint U1;
             public ulong Attr;
+            public ulong Attr2;
             public byte* S0;
             public byte* S1;
             public byte* S2;
@@ -77,6 +78,12 @@ public static unsafe partial class Interop
 
         [LibraryImport(Lib, EntryPoint = "skiff_await_exec")]
         public static partial int AwaitExec(int errFd, Failure* failure);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_read_report")]
+        public static partial int ReadReport(int errFd, Failure* record);
+
+        public const int ReportCreated = -2;
+        public const int ReportPid = -3;
 
         [LibraryImport(Lib, EntryPoint = "skiff_wait")]
         public static partial int Wait(int pidFd);

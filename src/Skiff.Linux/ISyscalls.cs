@@ -18,6 +18,7 @@ public enum ChildStep
     None = 0, Sync, Signals, Propagation, FsOpen, FsConfig, FsMount, Resolve, MoveMount, OpenTree, SetAttr,
     Mkdir, MkFile, Symlink, PivotRoot, Hostname, Loopback, Pty, SendFd, SetSid, Stdio, Chdir,
     SetGroups, SetGid, SetUid, Exec, Plan, CloseFds, ParentDeathSignal,
+    WriteFile, Mknod, Chown, Mask, Rlimit, Caps, NoNewPrivs, Seccomp, Personality, SetNs, Fork, WaitStart, Report,
 }
 
 /// <summary>

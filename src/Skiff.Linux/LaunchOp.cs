@@ -20,6 +20,22 @@ public enum LaunchOpKind : uint
     Identity = 15,
     Exec = 16,
     Detach = 17,
+    WriteFile = 18,
+    Mknod = 19,
+    Mask = 20,
+    SetAttr = 21,
+    Rlimit = 22,
+    CapsBound = 23,
+    Caps = 24,
+    NoNewPrivs = 25,
+    Seccomp = 26,
+    Umask = 27,
+    Personality = 28,
+    SetNs = 29,
+    Fork = 30,
+    WaitStart = 31,
+    MkdirP = 32,
+    MkFileP = 33,
 }
 
 /// <summary>Mirrors SKIFF_F_* in native/skiff.h.</summary>
@@ -32,6 +48,9 @@ public enum LaunchOpFlags : uint
     Recursive = 1 << 2,
     FallbackRbind = 1 << 3,
     SetGroups = 1 << 4,
+    KeepCaps = 1 << 5,
+    ReadOnlyBind = 1 << 6,
+    Optional = 1 << 7,
 }
 
 /// <summary>MOUNT_ATTR_* from linux/mount.h.</summary>
@@ -59,6 +78,7 @@ public sealed record LaunchOp
     public uint U0 { get; private init; }
     public uint U1 { get; private init; }
     public ulong Attr { get; private init; }
+    public ulong Attr2 { get; private init; }
     public string? S0 { get; private init; }
     public string? S1 { get; private init; }
     public string? S2 { get; private init; }
@@ -118,6 +138,49 @@ public sealed record LaunchOp
 
     public static LaunchOp Detach() => new() { Kind = LaunchOpKind.Detach };
 
+    public static LaunchOp WriteFile(string path, string text) => new() { Kind = LaunchOpKind.WriteFile, S2 = path, S0 = text };
+
+    /// <summary>mknod; rootless (EPERM) binds the host's node at hostFallback instead, when given.</summary>
+    public static LaunchOp Mknod(string path, uint mode, ulong dev, uint uid, uint gid, string? hostFallback) =>
+        new() { Kind = LaunchOpKind.Mknod, S2 = path, U0 = mode, Attr = dev, U1 = uid, Attr2 = gid, S3 = hostFallback };
+
+    public static LaunchOp Mask(string path) => new() { Kind = LaunchOpKind.Mask, S2 = path };
+
+    /// <summary>mount_setattr: set and clear MOUNT_ATTR_* and/or change propagation (MS_SHARED, ...).</summary>
+    public static LaunchOp SetAttr(string path, MountAttr set, MountAttr clear, uint propagation, LaunchOpFlags flags) =>
+        new() { Kind = LaunchOpKind.SetAttr, S2 = path, Attr = (ulong)set, Attr2 = (ulong)clear, U0 = propagation, Flags = flags };
+
+    public static LaunchOp Rlimit(uint resource, ulong soft, ulong hard) =>
+        new() { Kind = LaunchOpKind.Rlimit, U0 = resource, Attr = soft, Attr2 = hard };
+
+    public static LaunchOp CapsBound(ulong keep) => new() { Kind = LaunchOpKind.CapsBound, Ids = [(uint)keep, (uint)(keep >> 32)] };
+
+    public static LaunchOp Caps(ulong effective, ulong permitted, ulong inheritable, ulong ambient) =>
+        new()
+        {
+            Kind = LaunchOpKind.Caps,
+            Ids = [(uint)effective, (uint)(effective >> 32), (uint)permitted, (uint)(permitted >> 32),
+                   (uint)inheritable, (uint)(inheritable >> 32), (uint)ambient, (uint)(ambient >> 32), 0, 0],
+        };
+
+    public static LaunchOp NoNewPrivs() => new() { Kind = LaunchOpKind.NoNewPrivs };
+
+    /// <summary>A classic BPF program (8-byte sock_filter entries) for seccomp(SECCOMP_SET_MODE_FILTER).</summary>
+    public static LaunchOp Seccomp(byte[] filter, uint flags)
+    {
+        var words = new uint[filter.Length / 4];
+        Buffer.BlockCopy(filter, 0, words, 0, words.Length * 4);
+        return new() { Kind = LaunchOpKind.Seccomp, Ids = words, Attr = (ulong)(filter.Length / 8), U0 = flags };
+    }
+
+    public static LaunchOp Umask(uint mask) => new() { Kind = LaunchOpKind.Umask, U0 = mask };
+    public static LaunchOp Personality(uint persona) => new() { Kind = LaunchOpKind.Personality, U0 = persona };
+    public static LaunchOp SetNs(int fd, CloneFlags type) => new() { Kind = LaunchOpKind.SetNs, U0 = (uint)fd, U1 = (uint)type };
+    public static LaunchOp Fork() => new() { Kind = LaunchOpKind.Fork };
+    public static LaunchOp WaitStart(int fifoFd) => new() { Kind = LaunchOpKind.WaitStart, U0 = (uint)fifoFd };
+    public static LaunchOp MkdirP(string path, UnixFileMode mode) => new() { Kind = LaunchOpKind.MkdirP, S2 = path, Attr = (ulong)mode };
+    public static LaunchOp MkFileP(string path) => new() { Kind = LaunchOpKind.MkFileP, S2 = path };
+
     /// <summary>What this op does, for an error message: "mount proc on /proc".</summary>
     public string Describe() => Kind switch
     {
@@ -138,6 +201,22 @@ public sealed record LaunchOp
         LaunchOpKind.Identity => $"set user {U0}:{U1}",
         LaunchOpKind.Exec => $"exec {S1 ?? (L0 is { Count: > 0 } ? L0[0] : "")}",
         LaunchOpKind.Detach => "detach from skiff's session",
+        LaunchOpKind.WriteFile => $"write {S2}",
+        LaunchOpKind.Mknod => $"mknod {S2}",
+        LaunchOpKind.Mask => $"mask {S2}",
+        LaunchOpKind.SetAttr => $"set mount attributes of {S2}",
+        LaunchOpKind.Rlimit => $"setrlimit {U0}",
+        LaunchOpKind.CapsBound => "drop capabilities from the bounding set",
+        LaunchOpKind.Caps => "set capabilities",
+        LaunchOpKind.NoNewPrivs => "set no_new_privs",
+        LaunchOpKind.Seccomp => "load the seccomp filter",
+        LaunchOpKind.Umask => "set umask",
+        LaunchOpKind.Personality => "set personality",
+        LaunchOpKind.SetNs => $"join namespace {(CloneFlags)U1}",
+        LaunchOpKind.Fork => "fork into the joined pid namespace",
+        LaunchOpKind.WaitStart => "wait for start",
+        LaunchOpKind.MkdirP => $"mkdir -p {S2}",
+        LaunchOpKind.MkFileP => $"create {S2}",
         _ => Kind.ToString(),
     };
 }

@@ -48,6 +48,7 @@ public sealed unsafe class NativeLaunchPlan : IDisposable
             n->U0 = op.U0;
             n->U1 = op.U1;
             n->Attr = op.Attr;
+            n->Attr2 = op.Attr2;
             n->S0 = cursor.Str(op.S0);
             n->S1 = cursor.Str(op.S1);
             n->S2 = cursor.Str(op.S2);

@@ -80,7 +80,7 @@ public unsafe class NativeLaunchPlanTests
     [Fact]
     public void Op_and_plan_sizes_match_the_c_header()
     {
-        Assert.Equal(80, sizeof(Interop.Shim.Op));
+        Assert.Equal(88, sizeof(Interop.Shim.Op));
         Assert.Equal(40, sizeof(Interop.Shim.Plan));
         Assert.Equal(16, sizeof(Interop.Shim.Child));
         Assert.Equal(16, sizeof(Interop.Shim.Failure));
