@@ -11,8 +11,7 @@ public static class Program
         string face = Path.GetFileName(Environment.GetCommandLineArgs()[0]);
         if (face == "skiff-runc")
         {
-            Console.Error.WriteLine("skiff-runc: the OCI runtime face is not available in this build yet; use skiff run");
-            return 1;
+            return Runc.RuncCommand.Execute(args);
         }
         return Skiff(args);
     }
@@ -45,6 +44,11 @@ public static class Program
             return verb switch
             {
                 "run" => RunCommand.Execute(context, rest),
+                "images" => ImageVerb.Guard(() => ImagesCommand.Execute(context, rest)),
+                "image" => ImageVerb.Guard(() => ImageCommand.Execute(context, rest)),
+                "import" => ImageVerb.Guard(() => ImportCommand.Execute(context, rest)),
+                "rmi" => ImageVerb.Guard(() => RmiCommand.Execute(context, rest)),
+                "tag" => ImageVerb.Guard(() => TagCommand.Execute(context, rest)),
                 "version" => VersionCommand.Execute(rest),
                 "info" => InfoCommand.Execute(context, rest),
                 "help" => Help(rest),
@@ -93,6 +97,11 @@ public static class Program
 
         Commands:
           run       Run a command in a new container
+          images    List images
+          image     Manage images (ls, inspect, rm, tag, import)
+          import    Import a root filesystem tarball or directory as an image
+          rmi       Remove one or more images
+          tag       Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
           info      Show the host, the id mapping and the kernel features skiff relies on
           version   Show the version
 

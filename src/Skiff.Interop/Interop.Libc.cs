@@ -45,6 +45,24 @@ public static unsafe partial class Interop
         [LibraryImport(Lib, SetLastError = true)]
         public static partial int isatty(int fd);
 
+        [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int access(string path, int mode);
+
+        [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int mkfifo(string path, uint mode);
+
+        [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int mkdir(string path, uint mode);
+
+        [LibraryImport(Lib, SetLastError = true)]
+        public static partial int kill(int pid, int sig);
+
+        [LibraryImport(Lib, SetLastError = true)]
+        private static partial long syscall(long number, int pid, uint flags);
+
+        /// <summary>pidfd_open(2); glibc 2.36 has no wrapper worth relying on.</summary>
+        public static int pidfd_open(int pid, uint flags) => (int)syscall(434, pid, flags);
+
         public const int LOCK_EX = 2;
 
         [LibraryImport(Lib, SetLastError = true)]

@@ -90,8 +90,13 @@ public sealed record LaunchOp
     public const ulong MsRec = 0x4000;
     public const ulong MsPrivate = 1 << 18;
 
-    public static LaunchOp MakePrivate(string hostPath) =>
-        new() { Kind = LaunchOpKind.Propagation, S2 = hostPath, Attr = MsRec | MsPrivate };
+    public static LaunchOp MakePrivate(string hostPath) => Propagation(hostPath, MsRec | MsPrivate);
+
+    /// <summary>mount(NULL, path, NULL, flags): MS_REC with MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE.</summary>
+    public static LaunchOp Propagation(string hostPath, ulong flags) =>
+        new() { Kind = LaunchOpKind.Propagation, S2 = hostPath, Attr = flags };
+
+    public LaunchOp WithFlags(LaunchOpFlags flags) => this with { Flags = flags };
 
     public static LaunchOp Overlay(IReadOnlyList<string> lowers, string? upper, string? work, string hostTarget, LaunchOpFlags flags) =>
         new() { Kind = LaunchOpKind.Overlay, L0 = lowers, S0 = upper, S1 = work, S2 = hostTarget, Flags = flags };

@@ -16,7 +16,7 @@ public sealed class RuntimeSpec
     public List<Mount>? Mounts { get; set; }
     public Hooks? Hooks { get; set; }
     public Dictionary<string, string>? Annotations { get; set; }
-    public Linux? Linux { get; set; }
+    public LinuxSpec? Linux { get; set; }
 }
 
 public sealed class Process
@@ -99,7 +99,7 @@ public sealed class Hook
     public int? Timeout { get; set; }
 }
 
-public sealed class Linux
+public sealed class LinuxSpec
 {
     public List<IdMap>? UidMappings { get; set; }
     public List<IdMap>? GidMappings { get; set; }
@@ -108,7 +108,7 @@ public sealed class Linux
     public string? CgroupsPath { get; set; }
     public List<Namespace>? Namespaces { get; set; }
     public List<Device>? Devices { get; set; }
-    public Seccomp? Seccomp { get; set; }
+    public LinuxSeccomp? Seccomp { get; set; }
     public string? RootfsPropagation { get; set; }
     public List<string>? MaskedPaths { get; set; }
     public List<string>? ReadonlyPaths { get; set; }
@@ -226,7 +226,7 @@ public sealed class HugepageLimit
     public ulong Limit { get; set; }
 }
 
-public sealed class Seccomp
+public sealed class LinuxSeccomp
 {
     public string DefaultAction { get; set; } = "";
     public uint? DefaultErrnoRet { get; set; }
@@ -276,5 +276,5 @@ public sealed class ContainerState
 [JsonSerializable(typeof(Process))]
 [JsonSerializable(typeof(ContainerState))]
 [JsonSerializable(typeof(List<ContainerState>))]
-[JsonSerializable(typeof(Seccomp))]
+[JsonSerializable(typeof(LinuxSeccomp))]
 public sealed partial class OciJson : JsonSerializerContext;
