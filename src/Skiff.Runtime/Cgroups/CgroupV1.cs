@@ -57,16 +57,25 @@ public sealed class CgroupV1(string relativePath, IReadOnlyDictionary<string, st
                 $"cannot apply {file}: the cgroup v1 {controller} controller is not mounted on this host");
             CgroupFiles.Write(System.IO.Path.Combine(dir, file), value);
         }
-        foreach (var d in resources?.Devices ?? [])
+        if (resources?.Devices is { Count: > 0 } devices && Dir("devices") is { } devicesDir)
         {
-            if (Dir("devices") is not { } dir)
+            foreach (var d in devices)
             {
-                break;
+                string rule = $"{(d.Type is null or "" ? "a" : d.Type)} {Num(d.Major)}:{Num(d.Minor)} {(d.Access is null or "" ? "rwm" : d.Access)}";
+                CgroupFiles.Write(System.IO.Path.Combine(devicesDir, d.Allow ? "devices.allow" : "devices.deny"), rule);
             }
-            string rule = $"{(d.Type is null or "" ? "a" : d.Type)} {Num(d.Major)}:{Num(d.Minor)} {(d.Access is null or "" ? "rwm" : d.Access)}";
-            CgroupFiles.Write(System.IO.Path.Combine(dir, d.Allow ? "devices.allow" : "devices.deny"), rule);
+            // As runc: the devices every container gets are allowed whatever the spec says.
+            foreach (var rule in DefaultAllowed)
+            {
+                CgroupFiles.Write(System.IO.Path.Combine(devicesDir, "devices.allow"), rule);
+            }
         }
     }
+
+    /// <summary>runc's AllowedDevices: mknod of anything, and the standard nodes, ptys and tun.</summary>
+    private static readonly string[] DefaultAllowed =
+        ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm",
+         "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"];
 
     private static string Num(long? n) => n is null or < 0 ? "*" : n.Value.ToString(CultureInfo.InvariantCulture);
 
