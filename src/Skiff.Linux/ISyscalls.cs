@@ -39,6 +39,8 @@ public interface ISyscalls
     int Run(string path, IReadOnlyList<string> argv);
     void Release(LaunchedChild child, bool go);
     ChildFailure? AwaitExec(LaunchedChild child);
+    /// <summary>One record from the report pipe, leaving it open (created, a pid, or a failure); null at EOF.</summary>
+    ChildFailure? ReadReport(LaunchedChild child);
     int Wait(LaunchedChild child);
     /// <summary>Wait, forwarding skiff's signals to the child (and window sizes to ptyMaster when >= 0).</summary>
     int WaitForwarding(LaunchedChild child, int ptyMaster);

@@ -100,6 +100,14 @@ public sealed unsafe class LinuxSyscalls : ISyscalls
         return rc == 0 ? null : new ChildFailure(f.OpIndex, (ChildStep)f.Step, f.Err);
     }
 
+    public ChildFailure? ReadReport(LaunchedChild child)
+    {
+        Interop.Shim.Failure f;
+        int rc = Interop.Shim.ReadReport(child.ErrFd, &f);
+        SystemCallException.Check(rc, "read the container's report");
+        return rc == 0 ? null : new ChildFailure(f.OpIndex, (ChildStep)f.Step, f.Err);
+    }
+
     public int Wait(LaunchedChild child) => SystemCallException.Check(Interop.Shim.Wait(child.PidFd), "wait for the container");
 
     public int WaitForwarding(LaunchedChild child, int ptyMaster) =>

@@ -29,8 +29,11 @@ public sealed record ExecOptions
 /// ROOT/ID; the container process outlives every skiff-runc invocation and is checked,
 /// not trusted (pid and start time).
 /// </summary>
-public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootless, Action<string> warn)
+public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootless, Action<string> warn,
+    Func<string?, string, bool, ICgroup>? cgroups = null)
 {
+    private readonly Func<string?, string, bool, ICgroup> _cgroups = cgroups ?? CgroupFactory.For;
+
     /// <summary>Compiles linux.seccomp into a BPF program; wired by the CLI.</summary>
     public static Func<LinuxSeccomp, (byte[] Filter, uint Flags)>? SeccompCompiler { get; set; }
 
@@ -38,7 +41,11 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
 
     // ---- create / start -------------------------------------------------------------
 
-    public void Create(string id, string bundle, CreateOptions options) => CreateContainer(id, bundle, options, -1, 0, out _);
+    public void Create(string id, string bundle, CreateOptions options)
+    {
+        CreateContainer(id, bundle, options, -1, 0, out var child);
+        Close(child!); // the container outlives this process; its parent becomes our caller's subreaper
+    }
 
     /// <summary>Creates the container; the child is left running (blocked before exec) and returned for run.</summary>
     private ContainerRecord CreateContainer(string id, string bundle, CreateOptions options, int ownConsoleFd, int pdeathsig, out LaunchedChild? launched)
@@ -85,7 +92,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             }
 
             var joins = OpenJoins(spec, fds);
-            cgroup = CgroupFactory.For(spec.Linux?.CgroupsPath, id, rootless);
+            cgroup = _cgroups(spec.Linux?.CgroupsPath, id, rootless);
             cgroup.Create(spec.Linux?.Resources);
             record.CgroupPath = cgroup.Path;
             int cgroupFd = cgroup.OpenForClone();
@@ -269,7 +276,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
         int pid = child.Pid;
         while (true)
         {
-            var report = ReadReport(child);
+            var report = sys.ReadReport(child);
             if (report is null)
             {
                 throw SkiffException.Internal("the container process exited before it was created");
@@ -286,14 +293,6 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             }
             throw ChildFailureMessage.ToException(r, plan);
         }
-    }
-
-    private static unsafe ChildFailure? ReadReport(LaunchedChild child)
-    {
-        Interop.Shim.Failure f;
-        int rc = Interop.Shim.ReadReport(child.ErrFd, &f);
-        SystemCallException.Check(rc, "read the container's report");
-        return rc == 0 ? null : new ChildFailure(f.OpIndex, (ChildStep)f.Step, f.Err);
     }
 
     private void Close(LaunchedChild child)
@@ -403,7 +402,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
     {
         try
         {
-            return CgroupFactory.For(record.CgroupsPathSpec, record.Id, record.Rootless);
+            return _cgroups(record.CgroupsPathSpec, record.Id, record.Rootless);
         }
         catch (IOException)
         {
@@ -638,7 +637,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
 
             int pid = child.Pid;
             LaunchedChild? process1 = null;
-            while (ReadReport(child) is { } r)
+            while (sys.ReadReport(child) is { } r)
             {
                 if (r.OpIndex == Interop.Shim.ReportPid)
                 {

@@ -82,6 +82,15 @@ public sealed class RecordingSyscalls : ISyscalls
         return ExecFailure;
     }
 
+    /// <summary>What ReadReport hands out, in order; then EOF.</summary>
+    public Queue<ChildFailure> Reports { get; } = new();
+
+    public ChildFailure? ReadReport(LaunchedChild child)
+    {
+        Record("read-report");
+        return Reports.Count > 0 ? Reports.Dequeue() : null;
+    }
+
     public int Wait(LaunchedChild child)
     {
         Record("wait");
