@@ -167,10 +167,17 @@ SKIFF_EXPORT int32_t skiff_spawn_wait(const char *path, const char *const *argv,
 }
 
 /* Signal forwarding while skiff run waits: a C handler instead of .NET's signal
- * thread, which would cost a thread start on every run. SIGWINCH passes skiff's
+ * thread, which would cost a thread start on every run. Installed before the clone
+ * (skiff_forward_begin) so that a ^C during setup is held, not fatal to skiff before
+ * it cleans up, and passed on once the container runs. SIGWINCH passes skiff's
  * window size to the container's terminal. */
+static const int fwd_sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+enum { FWD_N = sizeof(fwd_sigs) / sizeof(fwd_sigs[0]) };
+static struct sigaction fwd_old[FWD_N];
+static volatile sig_atomic_t fwd_installed;
 static volatile sig_atomic_t fwd_pidfd = -1;
 static volatile sig_atomic_t fwd_master = -1;
+static volatile sig_atomic_t fwd_pending[65];
 
 static void forward(int sig)
 {
@@ -181,43 +188,56 @@ static void forward(int sig)
             ioctl(fwd_master, TIOCSWINSZ, &ws);
     } else if (fwd_pidfd >= 0) {
         sys_pidfd_send_signal(fwd_pidfd, sig);
+    } else if (sig > 0 && sig < 65) {
+        fwd_pending[sig] = 1;
     }
     errno = saved;
 }
 
-SKIFF_EXPORT int32_t skiff_wait_forwarding(int32_t pidfd, int32_t pty_master)
+SKIFF_EXPORT int32_t skiff_forward_begin(void)
 {
-    static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
-    enum { N = sizeof(sigs) / sizeof(sigs[0]) };
-    struct sigaction sa, old[N];
+    if (fwd_installed)
+        return 0;
+    struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = forward;
     sigfillset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    fwd_pidfd = pidfd;
-    fwd_master = pty_master;
-    for (int i = 0; i < N; i++)
-        sigaction(sigs[i], &sa, &old[i]);
-    int32_t rc = skiff_wait(pidfd);
-    for (int i = 0; i < N; i++)
-        sigaction(sigs[i], &old[i], NULL);
-    fwd_pidfd = -1;
-    fwd_master = -1;
-    return rc;
+    for (int i = 0; i < FWD_N; i++)
+        sigaction(fwd_sigs[i], &sa, &fwd_old[i]);
+    fwd_installed = 1;
+    return 0;
 }
 
-SKIFF_EXPORT int32_t skiff_read_report(int32_t err_fd, skiff_failure *record)
+SKIFF_EXPORT int32_t skiff_forward_end(void)
 {
-    size_t got = 0;
-    while (got < sizeof(*record)) {
-        ssize_t n = read(err_fd, (char *)record + got, sizeof(*record) - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return got == 0 ? 0 : -EPROTO;
-        got += (size_t)n;
+    if (!fwd_installed)
+        return 0;
+    for (int i = 0; i < FWD_N; i++)
+        sigaction(fwd_sigs[i], &fwd_old[i], NULL);
+    fwd_installed = 0;
+    fwd_pidfd = -1;
+    fwd_master = -1;
+    return 0;
+}
+
+SKIFF_EXPORT int32_t skiff_wait_forwarding(int32_t pidfd, int32_t pty_master)
+{
+    int began = fwd_installed;
+    skiff_forward_begin();
+    fwd_master = pty_master;
+    fwd_pidfd = pidfd;
+    /* what arrived while the container was being set up goes to it now */
+    for (int sig = 1; sig < 65; sig++) {
+        if (fwd_pending[sig]) {
+            fwd_pending[sig] = 0;
+            sys_pidfd_send_signal(pidfd, sig);
+        }
     }
-    return 1;
+    int32_t rc = skiff_wait(pidfd);
+    fwd_pidfd = -1;
+    fwd_master = -1;
+    if (!began)
+        skiff_forward_end();
+    return rc;
 }

@@ -185,6 +185,10 @@ int32_t skiff_wait(int32_t pidfd);
 /* skiff_wait, forwarding SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1 and SIGUSR2 to the
  * child and, with pty_master >= 0, SIGWINCH as a resize of the container's terminal. */
 int32_t skiff_wait_forwarding(int32_t pidfd, int32_t pty_master);
+/* Installs the forwarding handlers early: signals that arrive before skiff_wait_forwarding
+ * are held and then delivered to the child. skiff_forward_end restores the old handlers. */
+int32_t skiff_forward_begin(void);
+int32_t skiff_forward_end(void);
 /* Sends a signal through a pidfd. */
 int32_t skiff_signal(int32_t pidfd, int32_t sig);
 /* Removes a directory tree; with userns_fd >= 0, from inside that user namespace, so

@@ -91,6 +91,12 @@ public static unsafe partial class Interop
         [LibraryImport(Lib, EntryPoint = "skiff_wait_forwarding")]
         public static partial int WaitForwarding(int pidFd, int ptyMaster);
 
+        [LibraryImport(Lib, EntryPoint = "skiff_forward_begin")]
+        public static partial int ForwardBegin();
+
+        [LibraryImport(Lib, EntryPoint = "skiff_forward_end")]
+        public static partial int ForwardEnd();
+
         [LibraryImport(Lib, EntryPoint = "skiff_signal")]
         public static partial int Signal(int pidFd, int sig);
 

@@ -44,6 +44,8 @@ public interface ISyscalls
     int Wait(LaunchedChild child);
     /// <summary>Wait, forwarding skiff's signals to the child (and window sizes to ptyMaster when >= 0).</summary>
     int WaitForwarding(LaunchedChild child, int ptyMaster);
+    /// <summary>Hold the forwarded signals from now on (before the clone), so skiff survives a ^C to clean up.</summary>
+    void HoldSignals(bool hold);
     void Signal(LaunchedChild child, int signal);
     void Close(int fd);
     /// <summary>A connected AF_UNIX stream pair, close-on-exec; carries the pty master back.</summary>

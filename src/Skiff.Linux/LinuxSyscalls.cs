@@ -113,6 +113,18 @@ public sealed unsafe class LinuxSyscalls : ISyscalls
     public int WaitForwarding(LaunchedChild child, int ptyMaster) =>
         SystemCallException.Check(Interop.Shim.WaitForwarding(child.PidFd, ptyMaster), "wait for the container");
 
+    public void HoldSignals(bool hold)
+    {
+        if (hold)
+        {
+            Interop.Shim.ForwardBegin();
+        }
+        else
+        {
+            Interop.Shim.ForwardEnd();
+        }
+    }
+
     public void Signal(LaunchedChild child, int signal)
     {
         int rc = Interop.Shim.Signal(child.PidFd, signal);

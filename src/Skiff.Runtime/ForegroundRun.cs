@@ -12,7 +12,16 @@ public sealed class ForegroundRun(ISyscalls sys)
 {
     public int Execute(ContainerSpec spec, ContainerDirectory dir, IdMapping mapping, ContainerUser user)
     {
-        MakeDirectories(dir);
+        sys.HoldSignals(true);
+        try
+        {
+            MakeDirectories(dir);
+        }
+        catch
+        {
+            sys.HoldSignals(false);
+            throw;
+        }
         int userNs = -1;
         LaunchedChild? child = null;
         (int Parent, int Child) pty = (-1, -1);
@@ -48,6 +57,7 @@ public sealed class ForegroundRun(ISyscalls sys)
             finally
             {
                 sys.Close(userNs);
+                sys.HoldSignals(false);
             }
         }
     }

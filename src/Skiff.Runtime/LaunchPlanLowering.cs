@@ -11,6 +11,8 @@ public static class LaunchPlanLowering
 {
     public const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+    private static readonly ulong DefaultCapabilities = CapabilitySet.Mask(CapabilitySet.DockerDefault, "Docker's default capabilities");
+
     private static readonly string[] DeviceNodes = ["null", "zero", "full", "random", "urandom", "tty"];
 
     private const MountAttr Locked = MountAttr.NoSuid | MountAttr.NoDev | MountAttr.NoExec;
@@ -69,7 +71,12 @@ public static class LaunchPlanLowering
             ops.Add(LaunchOp.StdinNull());
         }
         ops.Add(LaunchOp.Chdir(spec.WorkingDir));
-        ops.Add(LaunchOp.Identity(user.Uid, user.Gid, user.Groups, mapping.AllowsSetGroups));
+        // Docker's default capabilities: root keeps them, another user gets them only in its bounding set.
+        ops.Add(LaunchOp.CapsBound(DefaultCapabilities));
+        ops.Add(LaunchOp.Identity(user.Uid, user.Gid, user.Groups, mapping.AllowsSetGroups).WithFlags(
+            (mapping.AllowsSetGroups ? LaunchOpFlags.SetGroups : LaunchOpFlags.None) | LaunchOpFlags.KeepCaps));
+        ulong caps = user.Uid == 0 ? DefaultCapabilities : 0;
+        ops.Add(LaunchOp.Caps(caps, caps, 0, 0));
 
         var env = Environment(spec, user, hostname);
         ops.Add(LaunchOp.Exec(spec.Args, env, SearchPath(env)));

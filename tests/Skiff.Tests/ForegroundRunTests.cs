@@ -33,12 +33,12 @@ public class ForegroundRunTests
         Assert.Equal(7, code);
         Assert.Equal(
         [
-            "mkdir /store/containers", "mkdir /store/containers/abc", "mkdir /store/containers/abc/upper",
+            "hold-signals True", "mkdir /store/containers", "mkdir /store/containers/abc", "mkdir /store/containers/abc/upper",
             "mkdir /store/containers/abc/work", "mkdir /store/containers/abc/rootfs",
             "launch", "open-ns 4242 user",
             "run newuidmap 4242 0 1000 1 1 100000 65536", "run newgidmap 4242 0 1000 1 1 100000 65536",
             "release go=True", "await-exec", "wait-forwarding pty=-1",
-            "rmtree /store/containers/abc userns=103",
+            "rmtree /store/containers/abc userns=103", "hold-signals False",
         ], sys.Calls);
         Assert.Empty(sys.OpenFds);
     }
@@ -65,7 +65,7 @@ public class ForegroundRunTests
         Assert.False(sys.Plans[0].CloneFlags.HasFlag(CloneFlags.NewUser));
         Assert.False(sys.Plans[0].WaitForParent);
         Assert.DoesNotContain(sys.Calls, c => c.StartsWith("run new", StringComparison.Ordinal) || c.StartsWith("open-ns", StringComparison.Ordinal));
-        Assert.Equal("rmtree /store/containers/abc userns=-1", sys.Calls[^1]);
+        Assert.Equal("rmtree /store/containers/abc userns=-1", sys.Calls[^2]);
         // still rootless: overlay xattrs in the user namespace
         Assert.Equal(LaunchOpFlags.UserXattr | LaunchOpFlags.Volatile, sys.Plans[0].Ops.Single(o => o.Kind == LaunchOpKind.Overlay).Flags);
     }
@@ -78,7 +78,7 @@ public class ForegroundRunTests
 
         Assert.DoesNotContain(sys.Calls, c => c.StartsWith("run new", StringComparison.Ordinal) || c.StartsWith("write", StringComparison.Ordinal));
         Assert.DoesNotContain("open-ns 4242 user", sys.Calls);
-        Assert.Equal("rmtree /store/containers/abc userns=-1", sys.Calls[^1]);
+        Assert.Equal("rmtree /store/containers/abc userns=-1", sys.Calls[^2]);
         Assert.False(sys.Plans[0].WaitForParent);
     }
 
@@ -91,7 +91,7 @@ public class ForegroundRunTests
 
         Assert.Equal(Errno.EPERM, e.Code);
         int failed = sys.Calls.FindIndex(c => c.StartsWith("run newgidmap", StringComparison.Ordinal));
-        Assert.Equal(["release go=False", "wait", "rmtree /store/containers/abc userns=103"], sys.Calls.Skip(failed + 1));
+        Assert.Equal(["release go=False", "wait", "rmtree /store/containers/abc userns=103", "hold-signals False"], sys.Calls.Skip(failed + 1));
         Assert.Empty(sys.OpenFds);
     }
 
@@ -107,7 +107,7 @@ public class ForegroundRunTests
 
         Assert.Equal(ErrorCategory.CommandNotFound, e.Category);
         Assert.Equal("exec: \"nonexistent\": executable file not found in $PATH", e.Message);
-        Assert.Equal(["await-exec", "wait", "rmtree /store/containers/abc userns=103"], sys.Calls.TakeLast(3));
+        Assert.Equal(["await-exec", "wait", "rmtree /store/containers/abc userns=103", "hold-signals False"], sys.Calls.TakeLast(4));
         Assert.Empty(sys.OpenFds);
     }
 
@@ -132,7 +132,7 @@ public class ForegroundRunTests
 
         Assert.Throws<SystemCallException>(() => new ForegroundRun(sys).Execute(Spec(), Dir, Subordinate, Root));
 
-        Assert.Equal("rmtree /store/containers/abc userns=-1", sys.Calls[^1]);
+        Assert.Equal("rmtree /store/containers/abc userns=-1", sys.Calls[^2]);
         Assert.DoesNotContain("launch", sys.Calls);
     }
 
@@ -143,7 +143,7 @@ public class ForegroundRunTests
 
         Assert.Throws<SystemCallException>(() => new ForegroundRun(sys).Execute(Spec(), Dir, Subordinate, Root));
 
-        Assert.Equal("rmtree /store/containers/abc userns=-1", sys.Calls[^1]);
+        Assert.Equal("rmtree /store/containers/abc userns=-1", sys.Calls[^2]);
     }
 
     [Fact]

@@ -56,7 +56,7 @@ public class LaunchPlanLoweringTests
         Assert.True(kinds.FindLastIndex(k => k is LaunchOpKind.MountFs or LaunchOpKind.Bind) < pivot);
         Assert.Equal(
             [LaunchOpKind.PivotRoot, LaunchOpKind.Hostname, LaunchOpKind.LoopbackUp, LaunchOpKind.StdinNull,
-             LaunchOpKind.Chdir, LaunchOpKind.Identity, LaunchOpKind.Exec],
+             LaunchOpKind.Chdir, LaunchOpKind.CapsBound, LaunchOpKind.Identity, LaunchOpKind.Caps, LaunchOpKind.Exec],
             kinds.Skip(pivot));
     }
 
@@ -154,6 +154,20 @@ public class LaunchPlanLoweringTests
         Assert.Equal(1000u, id.U1);
         Assert.Equal([1000u, 10u], id.Ids!);
         Assert.Equal(2ul, id.Attr);
-        Assert.Equal(LaunchOpFlags.SetGroups, id.Flags);
+        Assert.Equal(LaunchOpFlags.SetGroups | LaunchOpFlags.KeepCaps, id.Flags);
+        var caps = LaunchPlanLowering.Lower(Spec(), Dir, Rootless, user).Ops.Single(o => o.Kind == LaunchOpKind.Caps);
+        Assert.All(caps.Ids!, w => Assert.Equal(0u, w)); // a non-root user has no effective capabilities
+    }
+
+    [Fact]
+    public void Root_gets_dockers_default_capabilities_and_nothing_more()
+    {
+        var ops = LaunchPlanLowering.Lower(Spec(), Dir, Rootless, Root).Ops;
+        ulong expected = CapabilitySet.Mask(CapabilitySet.DockerDefault, "test");
+        var bound = ops.Single(o => o.Kind == LaunchOpKind.CapsBound);
+        Assert.Equal(expected, bound.Ids![0] | ((ulong)bound.Ids[1] << 32));
+        var caps = ops.Single(o => o.Kind == LaunchOpKind.Caps);
+        Assert.Equal(expected, caps.Ids![0] | ((ulong)caps.Ids[1] << 32));
+        Assert.Equal(0ul, expected & (1UL << 21)); // no CAP_SYS_ADMIN
     }
 }

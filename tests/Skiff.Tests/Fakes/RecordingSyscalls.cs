@@ -103,6 +103,8 @@ public sealed class RecordingSyscalls : ISyscalls
         return ExitCode;
     }
 
+    public void HoldSignals(bool hold) => Record($"hold-signals {hold}");
+
     public void Signal(LaunchedChild child, int signal) => Record($"signal {signal}");
 
     public void Close(int fd)
