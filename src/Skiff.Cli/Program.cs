@@ -44,11 +44,6 @@ public static class Program
             return verb switch
             {
                 "run" => RunCommand.Execute(context, rest),
-                "images" => ImageVerb.Guard(() => ImagesCommand.Execute(context, rest)),
-                "image" => ImageVerb.Guard(() => ImageCommand.Execute(context, rest)),
-                "import" => ImageVerb.Guard(() => ImportCommand.Execute(context, rest)),
-                "rmi" => ImageVerb.Guard(() => RmiCommand.Execute(context, rest)),
-                "tag" => ImageVerb.Guard(() => TagCommand.Execute(context, rest)),
                 "version" => VersionCommand.Execute(rest),
                 "info" => InfoCommand.Execute(context, rest),
                 "help" => Help(rest),
@@ -97,10 +92,6 @@ public static class Program
 
         Commands:
           run       Run a command in a new container
-          images    List images
-          image     Manage images (ls, inspect, rm, tag, import)
-          import    Import a root filesystem tarball or directory as an image
-          rmi       Remove one or more images
           tag       Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
           info      Show the host, the id mapping and the kernel features skiff relies on
           version   Show the version
