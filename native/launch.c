@@ -241,3 +241,19 @@ SKIFF_EXPORT int32_t skiff_wait_forwarding(int32_t pidfd, int32_t pty_master)
         skiff_forward_end();
     return rc;
 }
+
+SKIFF_EXPORT int32_t skiff_read_report(int32_t err_fd, skiff_failure *record)
+{
+    size_t got = 0;
+    while (got < sizeof(*record)) {
+        ssize_t n = read(err_fd, (char *)record + got, sizeof(*record) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return got == 0 ? 0 : -EPROTO;
+        got += (size_t)n;
+    }
+    return 1;
+}
