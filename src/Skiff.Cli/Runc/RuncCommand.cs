@@ -258,7 +258,7 @@ public static class RuncCommand
         var pids = runtime.Pids(p.Positionals[0]);
         if (p.Value("format") == "json")
         {
-            Console.Out.WriteLine(JsonSerializer.Serialize(pids.ToList(), RuncJson.Default.ListInt32));
+            Console.Out.WriteLine("[" + string.Join(",", pids) + "]");
             return 0;
         }
         // As runc: ps(1) with the given options (default -ef), filtered to the container's pids.

@@ -103,6 +103,14 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
 
             var newNs = OciLowering.NewNamespaces(spec);
             bool newUser = newNs.HasFlag(CloneFlags.NewUser);
+            if (Interop.Libc.geteuid() != 0 && !newUser && !joins.Any(j => j.Item1 == CloneFlags.NewUser))
+            {
+                throw SkiffException.Invalid("linux.namespaces: a rootless container needs a user namespace (skiff-runc spec --rootless writes one)");
+            }
+            if (cgroup is CgroupV2 && spec.Linux?.Resources?.Devices is { Count: > 0 })
+            {
+                warn("linux.resources.devices: device rules need an eBPF program on cgroup v2, which skiff-runc does not load yet; not applied");
+            }
             bool unprivilegedMaps = newUser && rootless;
             var ctx = new OciLaunchContext
             {
