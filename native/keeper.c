@@ -129,6 +129,13 @@ __attribute__((constructor)) static void skiff_keeper_join(int argc, char **argv
         keeper_main();
     if (geteuid() == 0 || getenv("SKIFF_NO_KEEPER"))
         return;
+    /* The OCI runtime face keeps runc's rootless semantics: its callers bring their
+     * own user namespace (Podman) or ask for one in config.json. */
+    if (argc > 0 && argv && argv[0]) {
+        const char *base = strrchr(argv[0], '/');
+        if (strcmp(base ? base + 1 : argv[0], "skiff-runc") == 0)
+            return;
+    }
     char dir[PATH_MAX], pid_file[PATH_MAX + 32];
     if (skiff_runtime_dir(dir, sizeof(dir)) < 0)
         return;
