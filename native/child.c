@@ -771,6 +771,16 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
     }
     close(sync_fd);
 
+    /* In a new user namespace we still carry the creator's host ids, which the new map
+     * may not cover (root mapping container root to 100000): become the namespace's
+     * root, as runc does, so that what we create has an owner there. Unmapped 0 is fine. */
+    if (plan->clone_flags & CLONE_NEWUSER) {
+        if (syscall(SYS_setresgid, 0, 0, 0) < 0 && errno != EINVAL)
+            fail(&ctx, SKIFF_STEP_SETGID, errno);
+        if (syscall(SYS_setresuid, 0, 0, 0) < 0 && errno != EINVAL)
+            fail(&ctx, SKIFF_STEP_SETUID, errno);
+    }
+
     for (uint32_t i = 0; i < plan->nops; i++) {
         const skiff_op *op = &plan->ops[i];
         ctx.op_index = (int)i;

@@ -44,6 +44,13 @@ public static class Program
             return verb switch
             {
                 "run" => RunCommand.Execute(context, rest),
+                "images" => ImageVerb.Guard(() => ImagesCommand.Execute(context, rest)),
+                "image" => ImageVerb.Guard(() => ImageCommand.Execute(context, rest)),
+                "import" => ImageVerb.Guard(() => ImportCommand.Execute(context, rest)),
+                "rmi" => ImageVerb.Guard(() => RmiCommand.Execute(context, rest)),
+                "tag" => ImageVerb.Guard(() => TagCommand.Execute(context, rest)),
+                "save" => ImageVerb.Guard(() => SaveCommand.Execute(context, rest)),
+                "load" => ImageVerb.Guard(() => LoadCommand.Execute(context, rest)),
                 "version" => VersionCommand.Execute(rest),
                 "info" => InfoCommand.Execute(context, rest),
                 "help" => Help(rest),
@@ -92,7 +99,13 @@ public static class Program
 
         Commands:
           run       Run a command in a new container
+          images    List images
+          image     Manage images (ls, inspect, rm, tag, import, save, load)
+          import    Import a root filesystem tarball or directory as an image
+          rmi       Remove one or more images
           tag       Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+          save      Save images to a Docker or OCI archive
+          load      Load images from a Docker or OCI archive
           info      Show the host, the id mapping and the kernel features skiff relies on
           version   Show the version
 

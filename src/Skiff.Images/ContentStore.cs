@@ -161,3 +161,36 @@ public sealed class BlobWriter : IDisposable
         }
     }
 }
+
+public static class ContentStoreAdoption
+{
+    /// <summary>
+    /// Renames a file already under ingest/ (an extracted archive member) in
+    /// under its digest after hashing it: no second copy. Verifies it when one is expected.
+    /// </summary>
+    public static Digest Adopt(this ContentStore store, string path, Digest? expected = null)
+    {
+        Digest d;
+        using (var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+        using (var h = new HashingStream(f, leaveOpen: true))
+        {
+            h.Drain();
+            d = h.Digest();
+        }
+        if (expected is { } e && e != d)
+        {
+            throw SkiffException.Invalid($"digest mismatch: expected {e}, got {d}: the blob was not stored");
+        }
+        Directory.CreateDirectory(store.BlobsDir);
+        if (store.Has(d))
+        {
+            return d;
+        }
+        using (var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(path, store.PathOf(d), overwrite: true);
+        return d;
+    }
+}

@@ -123,7 +123,16 @@ public sealed class LayerStore(string root, UnpackOptions options)
             }
             File.WriteAllText(Path.Combine(tmp, "size"), size.ToString(CultureInfo.InvariantCulture));
             Native.SyncFileSystem(tmp);
-            Directory.Move(tmp, PathOf(chainId));
+            try
+            {
+                Directory.Move(tmp, PathOf(chainId));
+            }
+            catch (IOException) when (Has(chainId))
+            {
+                // Another skiff unpacked the same layer meanwhile: theirs is as good as ours.
+                TreeRemover.Remove(tmp);
+                return new LayerInfo(chainId, diffId, SizeOf(chainId), null);
+            }
             Native.SyncDirectory(Dir);
             return new LayerInfo(chainId, diffId, size, unpacked);
         }

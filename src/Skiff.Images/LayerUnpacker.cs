@@ -259,7 +259,15 @@ public sealed class LayerUnpacker
 
     private void HardLink(string path, TarEntry entry)
     {
-        string targetRel = Clean(entry.LinkName);
+        string targetRel;
+        try
+        {
+            targetRel = Clean(entry.LinkName);
+        }
+        catch (SkiffException)
+        {
+            throw SkiffException.Invalid($"layer entry \"{entry.Name}\" is a hard link to \"{entry.LinkName}\", outside the layer");
+        }
         if (targetRel.Length == 0)
         {
             throw SkiffException.Invalid($"layer entry \"{entry.Name}\" is a hard link to the root of the layer");

@@ -43,12 +43,6 @@ internal static unsafe partial class Native
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int flock(int fd, int operation);
 
-    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int setenv(string name, string value, int overwrite);
-
-    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int execv(string path, byte** argv);
-
     [StructLayout(LayoutKind.Sequential)]
     public struct Timespec
     {

@@ -118,8 +118,8 @@ public sealed class LinuxSpec
 
 public sealed class IdMap
 {
-    public uint ContainerId { get; set; }
-    public uint HostId { get; set; }
+    [JsonPropertyName("containerID")] public uint ContainerId { get; set; }
+    [JsonPropertyName("hostID")] public uint HostId { get; set; }
     public uint Size { get; set; }
 }
 

@@ -1,4 +1,6 @@
 using Skiff.Cli.CommandLine;
+using Skiff.Engine;
+using Skiff.Images;
 using Skiff.Linux;
 using Skiff.Runtime;
 
@@ -17,7 +19,8 @@ public static class RunCommand
         FlagSpec.Value("user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])"),
         FlagSpec.Value("hostname", 'h', "string", "Container host name"),
         FlagSpec.Value("network", FlagSpec.NoShort, "string", "Network mode: none (default) or host"),
-        FlagSpec.Value("rootfs", FlagSpec.NoShort, "DIR", "Run from this root filesystem directory (never modified)"),
+        FlagSpec.Value("rootfs", FlagSpec.NoShort, "DIR", "Run from this root filesystem directory (never modified) instead of an image"),
+        FlagSpec.Value("entrypoint", FlagSpec.NoShort, "string", "Overwrite the default ENTRYPOINT of the image"),
         FlagSpec.Bool("help", FlagSpec.NoShort, "Print usage"),
     ];
 
@@ -26,18 +29,52 @@ public static class RunCommand
         var p = FlagParser.Parse(Flags, args);
         if (p.Bool("help"))
         {
-            Console.Out.Write(HelpText.For("skiff run [OPTIONS] --rootfs DIR COMMAND [ARG...]",
-                "Create and run a new container from a root filesystem directory", Flags));
+            Console.Out.Write(HelpText.For("skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]\n        skiff run [OPTIONS] --rootfs DIR COMMAND [ARG...]",
+                "Create and run a new container from an image or a root filesystem directory", Flags));
             return 0;
         }
-        string rootfs = p.Value("rootfs") ?? throw new UsageException("\"skiff run\" requires --rootfs DIR (a root filesystem directory)");
-        if (p.Positionals.Count == 0)
-        {
-            throw new UsageException("\"skiff run\" requires a command to run in the container");
-        }
-        rootfs = RootFilesystem.Validate(rootfs);
         var env = EnvironmentFlags.Parse(p.Values("env"), Environment.GetEnvironmentVariable);
-        string workdir = p.Value("workdir") ?? "/";
+        IReadOnlyList<string> layers, command;
+        string workdir;
+        string? userSpec, passwd, group;
+        if (p.Value("rootfs") is { } rootfs)
+        {
+            if (p.Positionals.Count == 0)
+            {
+                throw new UsageException("\"skiff run\" requires a command to run in the container");
+            }
+            rootfs = RootFilesystem.Validate(rootfs);
+            layers = [rootfs];
+            command = p.Positionals;
+            workdir = p.Value("workdir") ?? "/";
+            userSpec = p.Value("user");
+            passwd = RootFilesystem.ReadEtc(rootfs, "passwd");
+            group = RootFilesystem.ReadEtc(rootfs, "group");
+        }
+        else
+        {
+            if (p.Positionals.Count == 0)
+            {
+                throw new UsageException("\"skiff run\" requires at least 1 argument: an image (or --rootfs DIR and a command)");
+            }
+            var store = ImageStores.ForReading(context);
+            var image = store.Resolve(p.Positionals[0]);
+            var resolved = ImageLaunch.Resolve(store.ReadLaunch(image), new RunOverrides
+            {
+                Command = p.Positionals.Skip(1).ToArray(),
+                Entrypoint = p.Value("entrypoint"),
+                Env = env,
+                WorkingDir = p.Value("workdir"),
+                User = p.Value("user"),
+            }, p.Positionals[0]);
+            layers = resolved.Layers;
+            command = resolved.Args;
+            env = resolved.Env.ToList();
+            workdir = resolved.WorkingDir;
+            userSpec = resolved.User;
+            passwd = LayerFiles.ReadEtc(layers, "passwd");
+            group = LayerFiles.ReadEtc(layers, "group");
+        }
         if (!workdir.StartsWith('/'))
         {
             throw SkiffException.Invalid($"the working directory '{workdir}' is invalid, it needs to be an absolute path");
@@ -64,17 +101,16 @@ public static class RunCommand
         {
             Console.Error.WriteLine($"skiff: warning: {ids.Warning}");
         }
-        var user = ContainerUser.Resolve(p.Value("user"), RootFilesystem.ReadEtc(rootfs, "passwd"),
-            RootFilesystem.ReadEtc(rootfs, "group"), ids.Mapping);
+        var user = ContainerUser.Resolve(userSpec, passwd, group, ids.Mapping);
         var (rows, cols) = tty ? TerminalSession.CurrentSize() : ((ushort)0, (ushort)0);
         var spec = new ContainerSpec
         {
             Id = SkiffPaths.NewContainerId(),
-            Layers = [rootfs],
-            Args = p.Positionals,
+            Layers = layers,
+            Args = command,
             Env = env,
             WorkingDir = workdir,
-            User = p.Value("user"),
+            User = userSpec,
             Hostname = hostname,
             Network = network,
             Tty = tty,

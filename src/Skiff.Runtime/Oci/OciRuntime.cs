@@ -111,7 +111,8 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             {
                 warn("linux.resources.devices: device rules need an eBPF program on cgroup v2, which skiff-runc does not load yet; not applied");
             }
-            bool unprivilegedMaps = newUser && rootless;
+            // Root of whatever user namespace we are in (the host's, or Podman's) writes maps itself.
+            bool unprivilegedMaps = newUser && Interop.Libc.geteuid() != 0;
             var ctx = new OciLaunchContext
             {
                 Rootless = rootless || newUser,
@@ -474,6 +475,10 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
         ContainerStore.CheckId(id);
         if (!Directory.Exists(store.Dir(id)))
         {
+            if (force)
+            {
+                return; // as runc: forcing the delete of what is gone succeeds
+            }
             throw SkiffException.NotFound($"container does not exist: {id}");
         }
         if (!store.HasState(id))

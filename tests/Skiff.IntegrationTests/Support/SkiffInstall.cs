@@ -1,9 +1,9 @@
 namespace Skiff.IntegrationTests.Support;
 
 /// <summary>
-/// A copy of the build (out/skiff and the busybox rootfs) in a fresh world-readable
-/// directory under /tmp, made once for the whole run: the rootless users cannot reach the
-/// work tree, which may sit under /root.
+/// A copy of the build (out/skiff, a skiff-runc link to it, and the busybox rootfs) in a
+/// fresh world-readable directory under /tmp, made once for the whole run: the rootless
+/// users cannot reach the work tree, which may sit under /root.
 /// </summary>
 public sealed class SkiffInstall : IAsyncLifetime
 {
@@ -18,6 +18,9 @@ public sealed class SkiffInstall : IAsyncLifetime
     public string Dir { get; private set; } = "";
 
     public string Skiff => Path.Combine(Dir, "skiff");
+
+    /// <summary>The OCI runtime face: a symlink to <see cref="Skiff"/> named skiff-runc (argv[0] picks the face).</summary>
+    public string SkiffRunc => Path.Combine(Dir, "skiff-runc");
 
     /// <summary>The shared busybox rootfs; a test that could damage it takes its own copy.</summary>
     public string Rootfs => Path.Combine(Dir, "rootfs");
@@ -39,6 +42,7 @@ public sealed class SkiffInstall : IAsyncLifetime
         File.SetUnixFileMode(Dir, WorldReadableDir);
         File.Copy(built, Skiff);
         File.SetUnixFileMode(Skiff, WorldReadableDir);
+        File.CreateSymbolicLink(SkiffRunc, "skiff");
         await CopyTreeAsync(rootfs, Rootfs);
     }
 
