@@ -51,6 +51,10 @@ public static class Program
                 "tag" => ImageVerb.Guard(() => TagCommand.Execute(context, rest)),
                 "save" => ImageVerb.Guard(() => SaveCommand.Execute(context, rest)),
                 "load" => ImageVerb.Guard(() => LoadCommand.Execute(context, rest)),
+                "pull" => ImageVerb.Guard(() => PullCommand.Execute(context, rest)),
+                "push" => ImageVerb.Guard(() => PushCommand.Execute(context, rest)),
+                "login" => ImageVerb.Guard(() => LoginCommand.Login(rest)),
+                "logout" => ImageVerb.Guard(() => LoginCommand.Logout(rest)),
                 "version" => VersionCommand.Execute(rest),
                 "info" => InfoCommand.Execute(context, rest),
                 "help" => Help(rest),
@@ -106,6 +110,10 @@ public static class Program
           tag       Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
           save      Save images to a Docker or OCI archive
           load      Load images from a Docker or OCI archive
+          pull      Download an image from a registry
+          push      Upload an image to a registry
+          login     Log in to a registry
+          logout    Log out of a registry
           info      Show the host, the id mapping and the kernel features skiff relies on
           version   Show the version
 

@@ -1,0 +1,52 @@
+using Skiff.Cli.CommandLine;
+using Skiff.Images;
+using Skiff.Images.Registry;
+
+namespace Skiff.Cli.Commands;
+
+/// <summary>skiff pull: an image from a registry into the store, by tag or digest.</summary>
+public static class PullCommand
+{
+    private static readonly FlagSpec[] Flags =
+    [
+        FlagSpec.Bool("quiet", 'q', "Suppress the progress output, print only the image ID"),
+        FlagSpec.Value("platform", FlagSpec.NoShort, "string", "Pull the image for this platform (default linux/amd64)"),
+        FlagSpec.Bool("tls-verify", FlagSpec.NoShort, "Require HTTPS and verify certificates (default true; plain HTTP when false)"),
+        FlagSpec.Value("authfile", FlagSpec.NoShort, "string", "Path of the authentication file"),
+        FlagSpec.Bool("help", FlagSpec.NoShort, "Print usage"),
+    ];
+
+    public static int Execute(CliContext context, string[] args)
+    {
+        var p = FlagParser.Parse(Flags, args, interspersed: true);
+        if (p.Bool("help"))
+        {
+            Console.Out.Write(HelpText.For("skiff pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", Flags));
+            return 0;
+        }
+        if (p.Positionals.Count != 1)
+        {
+            throw new UsageException("\"skiff pull\" requires exactly 1 argument: NAME[:TAG|@DIGEST]");
+        }
+        var reference = ImageReference.Parse(p.Positionals[0]);
+        string platform = p.Value("platform") ?? "linux/amd64";
+        bool tlsVerify = !p.Has("tls-verify") || p.Bool("tls-verify");
+        bool quiet = p.Bool("quiet");
+        var store = ImageStores.ForWriting(context);
+        var credentials = RegistryCredentials.Default(p.Value("authfile"));
+        using var client = new RegistryClient(RegistryEndpoint.For(reference.Registry, tlsVerify), credentials.Find(reference.Registry));
+        var view = new TransferProgressView(quiet, Console.Out);
+        var pull = new ImagePull(store, client, view);
+        var image = RegistryClient.Run(reference.Registry, () => pull.PullAsync(reference, platform, CancellationToken.None));
+        if (quiet)
+        {
+            Console.Out.WriteLine(image.Id);
+        }
+        else
+        {
+            view.Message(pull.UpToDate ? $"Status: Image is up to date for {reference.Familiar}" : $"Status: Downloaded newer image for {reference.Familiar}");
+            view.Message(reference.ToString());
+        }
+        return 0;
+    }
+}
