@@ -2,29 +2,48 @@ namespace Skiff.Perf;
 
 /// <summary>The host, written beside every figure: numbers from different machines are not comparable.</summary>
 internal sealed record MachineInfo(
-    int Cores, string CpuModel, string Kernel, string Cgroup, string Os, double MemoryGiB, string User, uint Uid)
+    int Cores, string CpuModel, string Kernel, string Cgroup, string MeasuredCgroup, string Os, double MemoryGiB, string User, uint Uid)
 {
     public static MachineInfo Describe() => new(
         Cores: Environment.ProcessorCount,
         CpuModel: ProcField("/proc/cpuinfo", "model name") ?? "unknown",
         Kernel: Read("/proc/sys/kernel/osrelease")?.Trim() ?? "unknown",
-        Cgroup: CgroupLayout(),
+        // The host's layout from init's mounts; the harness may run in a namespace of its own (see perf/run.sh).
+        Cgroup: CgroupLayout(File.Exists("/proc/1/mountinfo") ? "/proc/1/mountinfo" : "/proc/self/mountinfo"),
+        MeasuredCgroup: CgroupLayout("/proc/self/mountinfo"),
         Os: OsName(),
         MemoryGiB: Math.Round(ParseKiB(ProcField("/proc/meminfo", "MemTotal")) / 1024.0 / 1024.0, 1),
         User: Environment.UserName,
         Uid: Interop.GetEUid());
 
     public override string ToString() =>
-        $"{Cores} cores, {CpuModel}, {MemoryGiB} GiB, kernel {Kernel}, cgroup {Cgroup}, {Os}; measured as {User} (uid {Uid})";
+        $"{Cores} cores, {CpuModel}, {MemoryGiB} GiB, kernel {Kernel}, cgroup {Cgroup}, {Os}";
+
+    /// <summary>Who measured, and in what cgroup view when it differs from the host's.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string MeasuredAs => $"{User} (uid {Uid})";
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? CgroupNote => MeasuredCgroup == Cgroup ? null
+        : $"in a private mount namespace where /sys/fs/cgroup is cgroup {MeasuredCgroup} (the host's is {Cgroup}; PERF.md's crun workaround)";
 
     /// <summary>
     /// v2: cgroup2 mounted at /sys/fs/cgroup. hybrid: v1 controllers there plus cgroup2 at
     /// /sys/fs/cgroup/unified (where crun refuses to start). v1: controllers only.
     /// </summary>
-    private static string CgroupLayout()
+    private static string CgroupLayout(string mountinfo)
     {
         bool v1 = false, unified = false;
-        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        IEnumerable<string> lines;
+        try
+        {
+            lines = File.ReadAllLines(mountinfo);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            lines = File.ReadAllLines("/proc/self/mountinfo");
+        }
+        foreach (var line in lines)
         {
             // "id parent dev root mountpoint opts [optional...] - fstype source superopts"
             var fields = line.Split(' ');

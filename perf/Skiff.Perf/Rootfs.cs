@@ -6,7 +6,7 @@ namespace Skiff.Perf;
 /// </summary>
 internal static class Rootfs
 {
-    private const string StampFile = ".skiff-perf-rootfs";
+    internal const string StampFile = ".skiff-perf-rootfs";
     private static readonly string[] BusyboxPaths = ["/bin/busybox", "/usr/bin/busybox"];
 
     public static string EnsureBusybox(Spawner spawner, string cacheRoot)

@@ -2,60 +2,147 @@ namespace Skiff.Perf;
 
 internal enum Role { Subject, Floor, Peer }
 
-/// <summary>One contender in a scenario: its command, whether it can run here, and what its runs did.</summary>
-internal sealed class SystemUnderTest(string name, Role role, string path, string[] args) : IDisposable
+internal enum ScenarioKind
 {
-    public string Name { get; } = name;
-    public Role Role { get; } = role;
-    public string CommandLine { get; } = string.Join(' ', [path, .. args]);
-    public NativeCommand? Command { get; private set; }
+    /// <summary>One run at a time, every system in turn (rotated each round).</summary>
+    Sequential,
+    /// <summary>Rounds of N launches from C parallel clients; the round's wall time is the figure.</summary>
+    Storm,
+}
+
+/// <summary>One contender in a scenario: its steps, whether it can run here, and what its runs did.</summary>
+internal sealed class SystemUnderTest : IDisposable
+{
+    private NativeCommand? _probeCommand;
+
+    private SystemUnderTest(string name, Role role, IReadOnlyList<Step> steps, IReadOnlyList<string[]> prepare)
+    {
+        Name = name;
+        Role = role;
+        Steps = steps;
+        Prepare = prepare;
+    }
+
+    public string Name { get; }
+    public Role Role { get; }
+    public IReadOnlyList<Step> Steps { get; }
+    /// <summary>Commands run once before the warm-ups (e.g. podman's pause process re-made in this namespace).</summary>
+    public IReadOnlyList<string[]> Prepare { get; }
+    public string CommandLine => string.Join(" ; ", Steps.Select(s => s.Kind == StepKind.Timed ? s.Display : $"({s.Kind.ToString().ToLowerInvariant()}: {s.Display})"));
     /// <summary>Why it is not measured ("not installed", "skiff not built ..."), or null when it is.</summary>
     public string? Unavailable { get; private set; }
     public string? Version { get; private set; }
+    public bool Measurable => Unavailable is null;
     public List<RunSample> Samples { get; } = [];
     public int Failures { get; private set; }
     public int WarmupFailures { get; private set; }
     public int ProbeFailures { get; private set; }
-    /// <summary>Peak RSS over the rss-probe runs (KiB); null when none succeeded.</summary>
+    /// <summary>Peak RSS over the rss-probe runs (KiB); null when none succeeded or the system has several timed steps.</summary>
     public long? MaxRssKiB { get; private set; }
     public string? FirstFailure { get; private set; }
+    /// <summary>Storm only: wall time of each whole round (ms), and the launches that failed in it.</summary>
+    public List<(double WallMs, int Failed)> Rounds { get; } = [];
 
     public LatencySummary? Wall => LatencySummary.Of(Samples.Where(s => s.Succeeded).Select(s => s.WallMs));
 
-    public static SystemUnderTest Create(Spawner spawner, string name, Role role, string? path, string[] args,
-        string[] versionArgs, string missing)
+    /// <summary>The single timed step, when there is exactly one: what rss-probe and storms run.</summary>
+    public Step? OnlyTimedStep => Steps.Count(s => s.Kind == StepKind.Timed) == 1 ? Steps.First(s => s.Kind == StepKind.Timed) : null;
+
+    /// <param name="version">the tool and arguments that print its version</param>
+    /// <param name="missing">what to say when a step's executable is not there</param>
+    public static SystemUnderTest Create(Spawner spawner, string name, Role role, IReadOnlyList<Step> steps,
+        (string? Path, string[] Args) version, string missing, IReadOnlyList<string[]>? prepare = null,
+        Func<string, string>? formatVersion = null)
     {
-        var system = new SystemUnderTest(name, role, path ?? name, args);
-        if (path is null || !File.Exists(path))
+        var system = new SystemUnderTest(name, role, steps, prepare ?? []);
+        string? absent = steps.Select(s => s.Path).Prepend(version.Path ?? "").FirstOrDefault(p => p.Length == 0 || !File.Exists(p));
+        if (absent is not null)
         {
             system.Unavailable = missing;
             return system;
         }
         try
         {
-            system.Version = VersionOf(spawner, path, versionArgs);
+            system.Version = VersionOf(spawner, version.Path!, version.Args, formatVersion);
         }
         catch (IOException e)
         {
             // posix_spawn itself failed (not executable, wrong architecture): nothing to measure.
             system.Unavailable = $"cannot run: {e.Message}";
-            return system;
         }
-        system.Command = new NativeCommand(path, args);
         return system;
     }
 
-    public void Record(RunSample sample, bool warmup, Spawner spawner, TextWriter log)
+    /// <summary>Marks a system that exists but cannot be measured in this setting (e.g. a root-only runtime).</summary>
+    public void MarkUnavailable(string why) => Unavailable ??= why;
+
+    /// <summary>
+    /// Runs the steps once: setup, then the timed steps (summed), then cleanup even after a failure.
+    /// With <paramref name="probe"/> the single timed step runs under rss-probe and its max RSS is returned.
+    /// </summary>
+    public (RunSample Sample, long? MaxRssKiB) RunOnce(Spawner spawner, int run, string? probe = null)
+    {
+        double wall = 0, user = 0, sys = 0;
+        int status = 0;
+        bool timedOut = false, failed = false;
+        long? kib = null;
+        string? id = null;
+        foreach (var step in Steps)
+        {
+            if (failed && step.Kind != StepKind.Cleanup || step.NeedsId && id is null)
+                continue;
+            var command = step.Command(run, id, out var owned);
+            try
+            {
+                RunSample sample;
+                if (step.CapturesId)
+                {
+                    (sample, string stdout, _) = spawner.Capture(command);
+                    id = sample.Succeeded && stdout.Trim() is { Length: > 0 } text ? text.Split('\n')[^1].Trim() : null;
+                }
+                else if (probe is not null && step.Kind == StepKind.Timed)
+                {
+                    var probeCommand = owned is null ? _probeCommand ??= new NativeCommand(probe, [command.Path, .. command.Args]) : null;
+                    using var perRun = probeCommand is null ? new NativeCommand(probe, [command.Path, .. command.Args]) : null;
+                    (sample, kib) = spawner.Probe(probeCommand ?? perRun!);
+                }
+                else
+                {
+                    sample = spawner.Run(command);
+                }
+                if (step.Kind == StepKind.Timed)
+                {
+                    wall += sample.WallMs;
+                    user += sample.UserMs;
+                    sys += sample.SysMs;
+                }
+                if (!sample.Succeeded && !failed)
+                {
+                    failed = true;
+                    (status, timedOut) = (sample.WaitStatus, sample.TimedOut);
+                    if (FirstFailure is null)
+                        FirstFailure = $"`{command}`: {sample.Outcome}" + (spawner.LastStderr().Trim() is { Length: > 0 } err ? $": {err}" : "");
+                }
+            }
+            finally
+            {
+                owned?.Dispose();
+            }
+        }
+        return (new RunSample(wall, user, sys, kib ?? 0, status, timedOut), kib);
+    }
+
+    public void Record(RunSample sample, bool warmup, TextWriter log)
     {
         if (!warmup)
             Samples.Add(sample);
         if (sample.Succeeded)
             return;
         if (warmup) WarmupFailures++; else Failures++;
-        NoteFailure(sample, warmup ? "warm-up" : "run", spawner, log);
+        LogFirstFailure(warmup ? "warm-up" : "run", log);
     }
 
-    public void RecordProbe(RunSample sample, long? maxRssKiB, Spawner spawner, TextWriter log)
+    public void RecordProbe(RunSample sample, long? maxRssKiB, TextWriter log)
     {
         if (sample.Succeeded && maxRssKiB is long kib)
         {
@@ -63,86 +150,103 @@ internal sealed class SystemUnderTest(string name, Role role, string path, strin
             return;
         }
         ProbeFailures++;
-        NoteFailure(sample, "rss-probe run", spawner, log);
+        LogFirstFailure("rss-probe run", log);
     }
 
-    private void NoteFailure(RunSample sample, string what, Spawner spawner, TextWriter log)
+    /// <summary>A storm's launch: counted like a run, failures shown once.</summary>
+    public void RecordLaunch(RunSample sample, string? stderr, TextWriter log)
     {
-        if (FirstFailure is not null)
-            return;
+        lock (Samples)
+        {
+            Samples.Add(sample);
+            if (sample.Succeeded)
+                return;
+            Failures++;
+            if (FirstFailure is null)
+            {
+                FirstFailure = $"{sample.Outcome}" + (stderr is { Length: > 0 } ? $": {stderr}" : "");
+                log.WriteLine($"{Name}: launch failed, {FirstFailure}");
+            }
+        }
+    }
+
+    private bool _failureLogged;
+
+    private void LogFirstFailure(string what, TextWriter log)
+    {
         // Shown once, so a broken build is obvious without flooding the log.
-        string stderr = spawner.LastStderr().Trim();
-        FirstFailure = stderr.Length > 0 ? $"{sample.Outcome}: {stderr}" : sample.Outcome;
+        if (_failureLogged || FirstFailure is null)
+            return;
+        _failureLogged = true;
         log.WriteLine($"{Name}: {what} failed, {FirstFailure}");
     }
 
-    /// <summary>First non-empty line of `tool --version` (stdout, else stderr).</summary>
-    private static string VersionOf(Spawner spawner, string path, string[] args)
+    /// <summary>First non-empty line of `tool --version` (stdout, else stderr), or what <paramref name="format"/> makes of it all.</summary>
+    private static string VersionOf(Spawner spawner, string path, string[] args, Func<string, string>? format)
     {
         var (sample, stdout, stderr) = spawner.Capture(path, args);
+        if (!sample.Succeeded)
+            return $"unknown ({string.Join(' ', args)}: {sample.Outcome})";
+        if (format is not null)
+            return format(stdout + "\n" + stderr);
         string? line = (stdout + "\n" + stderr).Split('\n')
             .Select(l => string.Join(' ', l.Split(' ', '\t', StringSplitOptions.RemoveEmptyEntries)))
             .FirstOrDefault(l => l.Length > 0);
-        return sample.Succeeded ? line ?? "unknown" : $"unknown ({string.Join(' ', args)}: {sample.Outcome})";
+        return line ?? "unknown";
     }
 
-    public void Dispose() => Command?.Dispose();
+    public void Dispose()
+    {
+        foreach (var step in Steps)
+            step.Dispose();
+        _probeCommand?.Dispose();
+    }
 }
 
-/// <summary>Where the systems find their inputs: the busybox rootfs and the skiff binary.</summary>
-internal sealed record ScenarioSetup(string Rootfs, string SkiffPath, bool SkiffPathGiven);
-
-/// <summary>A set of systems doing the same job, measured side by side.</summary>
-internal sealed class Scenario(string name, string title, IReadOnlyList<SystemUnderTest> systems) : IDisposable
+/// <summary>A set of systems doing the same job, measured side by side, plus what the report says about it.</summary>
+internal sealed class Scenario(ScenarioDefinition definition, IReadOnlyList<SystemUnderTest> systems) : IDisposable
 {
-    public static readonly string[] Names = ["run-none"];
-
-    public string Name { get; } = name;
-    public string Title { get; } = title;
+    public ScenarioDefinition Definition { get; } = definition;
+    public string Name => Definition.Name;
     public IReadOnlyList<SystemUnderTest> Systems { get; } = systems;
+    /// <summary>The system the headline ratio divides by: the floor where there is one.</summary>
+    public string Reference { get; init; } = "floor";
+    /// <summary>Caveats printed under the table (how a peer was run, what a number includes).</summary>
+    public List<string> Notes { get; } = [];
+    /// <summary>Uncompressed bytes one run writes, for a throughput column (unpack).</summary>
+    public long? PayloadBytes { get; init; }
+    /// <summary>Storm shape: clients and launches per round.</summary>
+    public (int Clients, int Launches) Storm { get; init; } = (8, 200);
+    /// <summary>Fixtures that live as long as the scenario (a loopback registry).</summary>
+    public List<IDisposable> Fixtures { get; } = [];
+    public string Order { get; private set; } = "";
 
-    public static Scenario Create(string name, ScenarioSetup setup, Spawner spawner) => name switch
-    {
-        "run-none" => RunNone(setup, spawner),
-        _ => throw new ArgumentException($"unknown scenario '{name}' (known: {string.Join(", ", Names)})"),
-    };
-
-    /// <summary>Container start of /bin/true with no network, against the bare namespace floor and bwrap.</summary>
-    private static Scenario RunNone(ScenarioSetup setup, Spawner spawner)
-    {
-        string? unshare = Which("unshare"), bwrap = Which("bwrap");
-        string skiffMissing = setup.SkiffPathGiven ? $"skiff not found at {setup.SkiffPath}" : "skiff not built (run ./build.sh)";
-        return new Scenario("run-none", "container start of /bin/true, busybox rootfs, no network",
-        [
-            SystemUnderTest.Create(spawner, "skiff", Role.Subject, setup.SkiffPath,
-                ["run", "--rm", "--network", "none", "--rootfs", setup.Rootfs, "/bin/true"], ["version"], skiffMissing),
-            SystemUnderTest.Create(spawner, "floor", Role.Floor, unshare,
-                ["-Urmpiuf", "--mount-proc", "/bin/true"], ["--version"], "not installed"),
-            SystemUnderTest.Create(spawner, "floor+net", Role.Peer, unshare,
-                ["-Urmpiufn", "--mount-proc", "/bin/true"], ["--version"], "not installed"),
-            SystemUnderTest.Create(spawner, "bwrap", Role.Peer, bwrap,
-                ["--unshare-all", "--bind", setup.Rootfs, "/", "--proc", "/proc", "--dev", "/dev", "/bin/true"],
-                ["--version"], "not installed"),
-        ]);
-    }
+    public SystemUnderTest? Subject => Systems.FirstOrDefault(s => s.Role == Role.Subject);
 
     /// <summary>
     /// Warm-ups first (page cache, dentries, the harness's own JIT), then rounds that run every system
-    /// once in turn (A B C A B C ...), so drift in the machine lands on all systems alike.
+    /// once. The order rotates each round (A B C, B C A, C A B, ...), so every system takes every position
+    /// equally often and neither drift nor "who runs right after whom" favours one.
     /// </summary>
     /// <remarks>
     /// Max RSS comes from extra rounds through rss-probe (when built), kept out of the timed rounds
     /// because the probe's own fork and exec would land in the wall time.
     /// </remarks>
-    public void Measure(Spawner spawner, int warmups, int runs, int rssRuns, string? rssProbe, TextWriter log)
+    public void MeasureSequential(Spawner spawner, int warmups, int runs, int rssRuns, string? rssProbe, TextWriter log)
     {
-        SystemUnderTest[] active = [.. Systems.Where(s => s.Command is not null)];
+        Order = "rotated round-robin: round r starts at system r mod n (A B C, B C A, C A B, ...)";
+        SystemUnderTest[] active = [.. Systems.Where(s => s.Measurable)];
         foreach (var system in active)
             system.Samples.Capacity = runs;
+        RunPrepare(spawner, active);
 
+        int n = active.Length;
         for (int round = 0; round < warmups; round++)
-            foreach (var system in active)
-                system.Record(spawner.Run(system.Command!), warmup: true, spawner, log);
+            for (int k = 0; k < n; k++)
+            {
+                var system = active[(round + k) % n];
+                system.Record(system.RunOnce(spawner, 1_000_000 + round).Sample, warmup: true, log);
+            }
 
         // Start the measured rounds with a clean heap so the harness's GC stays out of them.
         GC.Collect();
@@ -151,8 +255,11 @@ internal sealed class Scenario(string name, string title, IReadOnlyList<SystemUn
         int step = Math.Max(1, runs / 4);
         for (int round = 0; round < runs; round++)
         {
-            foreach (var system in active)
-                system.Record(spawner.Run(system.Command!), warmup: false, spawner, log);
+            for (int k = 0; k < n; k++)
+            {
+                var system = active[(round + k) % n];
+                system.Record(system.RunOnce(spawner, round).Sample, warmup: false, log);
+            }
             if ((round + 1) % step == 0 || round + 1 == runs)
                 log.WriteLine($"{Name}: {round + 1}/{runs} rounds");
         }
@@ -160,36 +267,32 @@ internal sealed class Scenario(string name, string title, IReadOnlyList<SystemUn
         if (rssProbe is null || rssRuns == 0)
             return;
         // A system that never succeeded would only fail (or time out) again.
-        active = [.. active.Where(s => s.Samples.Any(r => r.Succeeded))];
-        var probes = active.Select(s => new NativeCommand(rssProbe, [s.Command!.Path, .. s.Command.Args])).ToArray();
-        try
-        {
-            for (int round = 0; round < rssRuns; round++)
-                for (int i = 0; i < active.Length; i++)
-                {
-                    var (sample, kib) = spawner.Probe(probes[i]);
-                    active[i].RecordProbe(sample, kib, spawner, log);
-                }
-            log.WriteLine($"{Name}: {rssRuns} rss-probe rounds");
-        }
-        finally
-        {
-            foreach (var probe in probes)
-                probe.Dispose();
-        }
+        active = [.. active.Where(s => s.OnlyTimedStep is not null && s.Samples.Any(r => r.Succeeded))];
+        for (int round = 0; round < rssRuns; round++)
+            for (int k = 0; k < active.Length; k++)
+            {
+                var system = active[(round + k) % active.Length];
+                var (sample, kib) = system.RunOnce(spawner, runs + round, rssProbe);
+                system.RecordProbe(sample, kib, log);
+            }
+        log.WriteLine($"{Name}: {rssRuns} rss-probe rounds");
     }
 
-    public SystemUnderTest? Subject => Systems.FirstOrDefault(s => s.Role == Role.Subject);
+    public static void RunPrepare(Spawner spawner, IEnumerable<SystemUnderTest> systems)
+    {
+        foreach (var system in systems)
+            // Best effort and quiet (deleting state that is usually not there); a real problem shows in the warm-ups.
+            foreach (var argv in system.Prepare)
+                spawner.Capture(argv[0], argv[1..]);
+    }
 
-    private static string? Which(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin")
-            .Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, tool))
-            .FirstOrDefault(File.Exists);
+    public void SetOrder(string order) => Order = order;
 
     public void Dispose()
     {
         foreach (var system in Systems)
             system.Dispose();
+        foreach (var fixture in Fixtures)
+            fixture.Dispose();
     }
 }

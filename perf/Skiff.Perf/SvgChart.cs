@@ -11,28 +11,36 @@ namespace Skiff.Perf;
 /// </summary>
 internal static class SvgChart
 {
-    private const int Width = 960, Left = 200, Right = 40, Top = 70, RowHeight = 64;
+    private const int Width = 960, Left = 200, Right = 40, Top = 102, RowHeight = 64;
     private static readonly double[] Steps = [1, 2, 5];
     private static readonly Dictionary<string, string> Colours = new()
     {
-        ["skiff"] = "#d9480f", ["floor"] = "#495057", ["floor+net"] = "#1c7ed6", ["bwrap"] = "#2f9e44",
+        ["skiff"] = "#d9480f", ["skiff-runc"] = "#d9480f", ["floor"] = "#495057", ["tar"] = "#495057", ["floor+net"] = "#1c7ed6",
+        ["bwrap"] = "#2f9e44", ["podman"] = "#7048e8", ["crun"] = "#e67700", ["runc"] = "#0c8599", ["skopeo+umoci"] = "#c2255c",
     };
     private static readonly string[] Fallback = ["#7048e8", "#e67700", "#0c8599", "#c2255c"];
 
-    public static string Render(Scenario scenario, ScenarioReport report, ReportDocument document)
+    public static string Render(ScenarioReport report, IReadOnlyDictionary<string, double[]> samples, ReportDocument document)
     {
-        var all = scenario.Systems.SelectMany(s => s.Samples).Where(r => r.Succeeded).Select(r => r.WallMs).ToList();
+        double[] Of(string system) => samples.TryGetValue(system, out var v) ? v : [];
+        var all = report.Systems.SelectMany(s => Of(s.Name)).ToList();
         var (lo, hi) = all.Count > 0 ? (StepAtOrBelow(all.Min() * 0.9), StepAtOrAbove(all.Max() * 1.1)) : (1.0, 10.0);
         double X(double ms) => Left + (Math.Log10(ms) - Math.Log10(lo)) / (Math.Log10(hi) - Math.Log10(lo)) * (Width - Left - Right);
 
-        int rows = scenario.Systems.Count, plotBottom = Top + rows * RowHeight, height = plotBottom + 80;
+        bool storm = report.Kind == "storm";
+        int rows = report.Systems.Count, plotBottom = Top + rows * RowHeight, height = plotBottom + 80;
         var svg = new StringBuilder();
         svg.AppendLine(I($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-family=\"sans-serif\">"));
         svg.AppendLine(I($"<rect width=\"{Width}\" height=\"{height}\" fill=\"white\"/>"));
-        Text(svg, 20, 30, $"{report.Name}: {report.Title}", 18, weight: "bold");
+        string title = $"{report.Name}: {report.Title}";
+        Text(svg, 20, 30, title, title.Length > 80 ? 15 : 18, weight: "bold");
         var m = document.Machine;
-        Text(svg, 20, 52, $"{document.Timestamp} · {m.Cores} cores, {m.CpuModel}, kernel {m.Kernel}, cgroup {m.Cgroup}, as {m.User} · " +
-            $"{document.Settings.Runs} runs each after {document.Settings.Warmups} warm-ups, interleaved", 12, "#555");
+        Text(svg, 20, 52, $"{document.Timestamp} · {m.Cores} cores, {m.CpuModel}, kernel {m.Kernel}, cgroup {m.Cgroup}, {m.MemoryGiB} GiB", 12, "#555");
+        Text(svg, 20, 68, $"measured as {report.MeasuredAs} · " + (storm
+            ? $"{report.Runs} round{(report.Runs == 1 ? "" : "s")} per system, launches from parallel clients"
+            : $"{report.Runs} runs each after {report.Warmups} warm-ups, interleaved, order rotated"), 12, "#555");
+        if (report.Load is not null)
+            Text(svg, 20, 84, report.Load, 12, "#555");
 
         for (int i = 0; i < rows; i += 2)
             svg.AppendLine(I($"<rect x=\"0\" y=\"{Top + i * RowHeight}\" width=\"{Width}\" height=\"{RowHeight}\" fill=\"#f4f5f7\"/>"));
@@ -50,26 +58,27 @@ internal static class SvgChart
                     Text(svg, X(v), plotBottom + 18, v.ToString("0.###", CultureInfo.InvariantCulture), 12, anchor: "middle");
             }
         svg.AppendLine(I($"<line x1=\"{Left}\" y1=\"{plotBottom}\" x2=\"{Width - Right}\" y2=\"{plotBottom}\" stroke=\"#333\"/>"));
-        Text(svg, (Left + Width - Right) / 2.0, plotBottom + 40, "wall time per run, spawn to reap (ms, log scale)", 13, anchor: "middle");
-        Text(svg, 20, plotBottom + 66, "dots: every successful run · box: p25–p75 · whiskers: p5–p95 · bar and label: p50 · dashed: the floor's p50", 12, "#555");
+        Text(svg, (Left + Width - Right) / 2.0, plotBottom + 40,
+            storm ? "wall time per launch under load, spawn to reap (ms, log scale)" : "wall time per run, spawn to reap (ms, log scale)", 13, anchor: "middle");
+        Text(svg, 20, plotBottom + 66, $"dots: every successful {(storm ? "launch" : "run")} · box: p25–p75 · whiskers: p5–p95 · bar and label: p50 · dashed: {report.Reference}'s p50", 12, "#555");
 
-        // The floor's p50 as a reference across all rows: the ratios in the table, made visible.
-        if (report.Systems.FirstOrDefault(s => s.Role == "floor")?.WallMs is { } floor)
+        // The reference's p50 across all rows: the ratios in the table, made visible.
+        if (!storm && report.Systems.FirstOrDefault(s => s.Name == report.Reference)?.WallMs is { } reference)
         {
-            svg.AppendLine(I($"<line x1=\"{X(floor.P50):0.#}\" y1=\"{Top}\" x2=\"{X(floor.P50):0.#}\" y2=\"{plotBottom}\" stroke=\"#495057\" stroke-dasharray=\"4 4\"/>"));
-            Text(svg, X(floor.P50) + 4, Top - 6, "floor p50", 11, "#495057");
+            svg.AppendLine(I($"<line x1=\"{X(reference.P50):0.#}\" y1=\"{Top}\" x2=\"{X(reference.P50):0.#}\" y2=\"{plotBottom}\" stroke=\"#495057\" stroke-dasharray=\"4 4\"/>"));
+            Text(svg, X(reference.P50) + 4, Top - 6, $"{report.Reference} p50", 11, "#495057");
         }
 
         for (int i = 0; i < rows; i++)
         {
-            var system = scenario.Systems[i];
             var summary = report.Systems[i];
             int top = Top + i * RowHeight;
             double mid = top + RowHeight / 2.0;
-            string colour = Colours.TryGetValue(system.Name, out var c) ? c : Fallback[i % Fallback.Length];
-            Text(svg, 20, mid - 4, system.Name, 14, weight: "bold");
+            string colour = Colours.TryGetValue(summary.Name, out var c) ? c : Fallback[i % Fallback.Length];
+            Text(svg, 20, mid - 4, summary.Name, 14, weight: "bold");
 
-            if (summary.WallMs is not { } w)
+            var w = storm ? summary.Storm?.LaunchMs : summary.WallMs;
+            if (w is null)
             {
                 string why = summary.Status == "measured" ? $"all {summary.Runs} runs failed" : summary.Status;
                 Text(svg, 20, mid + 14, summary.Status == "measured" ? "no successful run" : "not measured", 11, "#888");
@@ -77,17 +86,16 @@ internal static class SvgChart
                 continue;
             }
             string failed = summary.Failures > 0 ? $" · {summary.Failures} failed" : "";
-            string floorNote = system.Role == Role.Floor ? " · the floor" : "";
-            Text(svg, 20, mid + 14, $"n={w.Count}{floorNote}{failed}", 11, summary.Failures > 0 ? "#c92a2a" : "#666");
+            string roleNote = summary.Role == "floor" ? " · the floor" : summary.Name == report.Reference ? " · reference" : "";
+            string rate = storm && summary.Storm?.LaunchesPerSecond is double perSecond ? $" · {perSecond:0}/s" : "";
+            Text(svg, 20, mid + 14, $"n={w.Count}{roleNote}{rate}{failed}", 11, summary.Failures > 0 ? "#c92a2a" : "#666");
 
             int n = 0;
-            foreach (var sample in system.Samples)
+            foreach (double ms in Of(summary.Name))
             {
-                if (!sample.Succeeded)
-                    continue;
                 // Golden-ratio jitter: deterministic, evenly spread, so the chart does not change between renders.
                 double jitter = ((n++ * 0.6180339887) % 1.0 - 0.5) * (RowHeight - 36);
-                svg.AppendLine(I($"<circle cx=\"{X(sample.WallMs):0.#}\" cy=\"{mid + jitter:0.#}\" r=\"1.8\" fill=\"{colour}\" fill-opacity=\"0.35\"/>"));
+                svg.AppendLine(I($"<circle cx=\"{X(ms):0.#}\" cy=\"{mid + jitter:0.#}\" r=\"1.8\" fill=\"{colour}\" fill-opacity=\"0.35\"/>"));
             }
             svg.AppendLine(I($"<line x1=\"{X(w.P5):0.#}\" y1=\"{mid}\" x2=\"{X(w.P95):0.#}\" y2=\"{mid}\" stroke=\"{colour}\" stroke-width=\"1.5\"/>"));
             foreach (double end in new[] { w.P5, w.P95 })
