@@ -56,20 +56,8 @@ public static unsafe class UserNamespaceKeeper
         var child = sys.Launch(plan);
         try
         {
-            try
+            if (ChildStart.MapAndGo(sys, child, mapping) is { } failure)
             {
-                IdMapWriter.Apply(sys, child.Pid, mapping);
-            }
-            catch
-            {
-                sys.Release(child, go: false);
-                sys.Wait(child);
-                throw;
-            }
-            sys.Release(child, go: true);
-            if (sys.AwaitExec(child) is { } failure)
-            {
-                sys.Wait(child);
                 throw SkiffException.Internal($"start the user namespace keeper: {failure.Step}: {Errno.Describe(failure.Errno)}");
             }
             ulong start;

@@ -65,27 +65,25 @@ public sealed class ForegroundRun(ISyscalls sys)
     /// <summary>Id maps, the go byte, and the child's report: running, or an exception.</summary>
     private void Start(LaunchedChild child, LaunchPlan plan, IdMapping mapping, ref int userNs)
     {
+        int ns = -1;
         try
         {
-            if (mapping.Mode != IdMapMode.Host && !mapping.Joined)
+            var failure = ChildStart.MapAndGo(sys, child, mapping, () =>
             {
-                // Held so the tree can be removed from inside it after the container is gone.
-                userNs = sys.OpenNamespace(child.Pid, "user");
+                if (mapping.Mode != IdMapMode.Host && !mapping.Joined)
+                {
+                    // Held so the tree can be removed from inside it after the container is gone.
+                    ns = sys.OpenNamespace(child.Pid, "user");
+                }
+            });
+            if (failure is { } f)
+            {
+                throw ChildFailureMessage.ToException(f, plan);
             }
-            IdMapWriter.Apply(sys, child.Pid, mapping);
         }
-        catch
+        finally
         {
-            sys.Release(child, go: false);
-            sys.Wait(child);
-            throw;
-        }
-        sys.Release(child, go: true);
-        var failure = sys.AwaitExec(child);
-        if (failure is { } f)
-        {
-            sys.Wait(child);
-            throw ChildFailureMessage.ToException(f, plan);
+            userNs = ns;
         }
     }
 
