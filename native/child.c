@@ -19,7 +19,9 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sys/personality.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <termios.h>
 
@@ -28,8 +30,12 @@
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 
+#define SKIFF_STATE_MAX 65536
+
 struct child_ctx {
     const skiff_plan *plan;
+    const char *state; /* the state JSON for hooks, from the parent */
+    size_t state_len;
     int err_fd;
     int root_fd;
     int op_index;
@@ -288,6 +294,7 @@ static void op_create(struct child_ctx *ctx, const skiff_op *op)
     case SKIFF_OP_WAIT_START:
     case SKIFF_OP_MKDIR_P:
     case SKIFF_OP_MKFILE_P:
+    case SKIFF_OP_HOOK:
     default:
         fail(ctx, SKIFF_STEP_PLAN, EINVAL);
     }
@@ -498,6 +505,62 @@ static void report(struct child_ctx *ctx, int32_t kind, int32_t value)
         fail(ctx, SKIFF_STEP_REPORT, errno);
 }
 
+/* A hook: a raw clone of this (single-threaded) child execs it with the state on stdin;
+ * waiting polls the pidfd so a timeout can kill it. */
+static void op_hook(struct child_ctx *ctx, const skiff_op *op)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        fail(ctx, SKIFF_STEP_HOOK, errno);
+    int pidfd = -1;
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    args.exit_signal = SIGCHLD;
+    long pid = sys_clone3(&args);
+    if (pid < 0)
+        fail(ctx, SKIFF_STEP_HOOK, errno);
+    if (pid == 0) {
+        if (dup2(p[0], 0) < 0)
+            _exit(127);
+        execve(op->s0, (char *const *)op->l0, (char *const *)op->l1);
+        _exit(127);
+    }
+    close(p[0]);
+    size_t off = 0;
+    while (off < ctx->state_len) {
+        ssize_t n = write(p[1], ctx->state + off, ctx->state_len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* a hook need not read its stdin */
+        off += (size_t)n;
+    }
+    close(p[1]);
+    struct pollfd pfd = {.fd = pidfd, .events = POLLIN, .revents = 0};
+    int timeout_ms = op->u0 ? (int)op->u0 * 1000 : -1;
+    int ready;
+    do {
+        ready = poll(&pfd, 1, timeout_ms);
+    } while (ready < 0 && errno == EINTR);
+    if (ready == 0) {
+        sys_pidfd_send_signal(pidfd, SIGKILL);
+        siginfo_t gone;
+        waitid(P_PIDFD, (id_t)pidfd, &gone, WEXITED);
+        fail(ctx, SKIFF_STEP_HOOK, -ETIMEDOUT);
+    }
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    while (waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED) < 0)
+        if (errno != EINTR)
+            fail(ctx, SKIFF_STEP_HOOK, errno);
+    close(pidfd);
+    int status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+    if (status != 0)
+        fail(ctx, SKIFF_STEP_HOOK, status);
+}
+
 /* create: resolve the command now, say "created", and sleep until `start` writes. */
 static void op_wait_start(struct child_ctx *ctx, const skiff_op *op, const skiff_op *exec)
 {
@@ -505,7 +568,7 @@ static void op_wait_start(struct child_ctx *ctx, const skiff_op *op, const skiff
         fail(ctx, SKIFF_STEP_PLAN, EINVAL);
     int err = resolve_exec(exec, ctx->exec_buf, sizeof(ctx->exec_buf));
     if (err) {
-        ctx->op_index++;
+        ctx->op_index = (int)(exec - ctx->plan->ops);
         fail(ctx, SKIFF_STEP_EXEC, err);
     }
     ctx->exec_path = ctx->exec_buf;
@@ -748,6 +811,20 @@ static void reset_signals(struct child_ctx *ctx)
         fail(ctx, SKIFF_STEP_SIGNALS, errno);
 }
 
+static int read_full(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, (char *)buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    return 0;
+}
+
 __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync_fd, int err_fd)
 {
     struct child_ctx ctx = {.plan = plan, .err_fd = err_fd, .root_fd = AT_FDCWD, .op_index = -1};
@@ -768,6 +845,14 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
         } while (n < 0 && errno == EINTR);
         if (n != 1)
             _exit(125); /* the parent went away or gave up: nothing to report to */
+    }
+    char state[SKIFF_STATE_MAX];
+    if (plan->flags & SKIFF_PLAN_STATE) {
+        uint32_t len = 0;
+        if (read_full(sync_fd, &len, sizeof(len)) != 0 || len > sizeof(state) || read_full(sync_fd, state, len) != 0)
+            _exit(125);
+        ctx.state = state;
+        ctx.state_len = len;
     }
     close(sync_fd);
 
@@ -872,8 +957,16 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
         case SKIFF_OP_FORK:
             op_fork(&ctx);
             break;
-        case SKIFF_OP_WAIT_START:
-            op_wait_start(&ctx, op, i + 1 < plan->nops ? &plan->ops[i + 1] : NULL);
+        case SKIFF_OP_WAIT_START: {
+            /* startContainer hooks may stand between the wait and the exec */
+            uint32_t j = i + 1;
+            while (j < plan->nops && plan->ops[j].kind == SKIFF_OP_HOOK)
+                j++;
+            op_wait_start(&ctx, op, j < plan->nops ? &plan->ops[j] : NULL);
+            break;
+        }
+        case SKIFF_OP_HOOK:
+            op_hook(&ctx, op);
             break;
         case SKIFF_OP_MKDIR_P:
             mkdir_p(&ctx, op->s2, (mode_t)op->attr);

@@ -242,6 +242,30 @@ SKIFF_EXPORT int32_t skiff_wait_forwarding(int32_t pidfd, int32_t pty_master)
     return rc;
 }
 
+SKIFF_EXPORT int32_t skiff_release_state(int32_t sync_fd, const uint8_t *state, int32_t len)
+{
+    char b = 'G';
+    uint32_t n32 = (uint32_t)len;
+    const void *parts[3] = {&b, &n32, state};
+    size_t sizes[3] = {1, sizeof(n32), (size_t)len};
+    int32_t rc = 0;
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        size_t off = 0;
+        while (off < sizes[i]) {
+            ssize_t n = write(sync_fd, (const char *)parts[i] + off, sizes[i] - off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                rc = errno == EPIPE ? 0 : -errno;
+                break;
+            }
+            off += (size_t)n;
+        }
+    }
+    close(sync_fd);
+    return rc;
+}
+
 SKIFF_EXPORT int32_t skiff_read_report(int32_t err_fd, skiff_failure *record)
 {
     size_t got = 0;

@@ -63,6 +63,11 @@ typedef enum skiff_op_kind {
                                  fails create, not start */
     SKIFF_OP_MKDIR_P = 32,    /* s2 in root, attr mode: every missing component is made */
     SKIFF_OP_MKFILE_P = 33,   /* s2 in root: missing parents made, then an empty file (a bind target) */
+    SKIFF_OP_HOOK = 34,       /* runtime-spec hook run from the child, in the container's namespaces: s0 path
+                                 (resolved where the child stands: before pivot_root the runtime's view,
+                                 after it the container's), l0 argv, l1 envp, u0 timeout in seconds (0 none),
+                                 u1 the hook's index; the state JSON the parent sent after the go byte goes
+                                 to its stdin. A non-zero exit fails the launch (err: exit status) */
 } skiff_op_kind;
 
 enum {
@@ -94,6 +99,7 @@ typedef struct skiff_op {
 
 enum {
     SKIFF_PLAN_WAIT_SYNC = 1u << 0, /* wait for the parent's go byte (id maps written) */
+    SKIFF_PLAN_STATE = 1u << 1,     /* after the go byte: a 4-byte length and the state JSON for hooks */
 };
 
 typedef struct skiff_plan {
@@ -159,6 +165,7 @@ typedef enum skiff_step {
     SKIFF_STEP_FORK = 39,
     SKIFF_STEP_WAIT_START = 40,
     SKIFF_STEP_REPORT = 41,
+    SKIFF_STEP_HOOK = 42,      /* err: the hook's exit status, 128 + signal, or -ETIMEDOUT */
 } skiff_step;
 
 /* Records on the report pipe besides failures (op_index values). */
@@ -174,6 +181,8 @@ typedef struct skiff_failure {
 
 /* Clones the child described by plan. Returns 0 and fills *child, or -errno. */
 int32_t skiff_launch(const skiff_plan *plan, skiff_child *child);
+/* The go byte, then the state JSON for hooks (SKIFF_PLAN_STATE), then close. */
+int32_t skiff_release_state(int32_t sync_fd, const uint8_t *state, int32_t len);
 /* Sends the go byte (when go != 0) and closes the sync fd. */
 int32_t skiff_release(int32_t sync_fd, int32_t go);
 /* 0: the child reached execve; 1: *failure is filled; < 0: -errno. Closes err_fd. */

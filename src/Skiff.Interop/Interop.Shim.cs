@@ -76,6 +76,9 @@ public static unsafe partial class Interop
         [LibraryImport(Lib, EntryPoint = "skiff_release")]
         public static partial int Release(int syncFd, int go);
 
+        [LibraryImport(Lib, EntryPoint = "skiff_release_state")]
+        public static partial int ReleaseState(int syncFd, byte* state, int len);
+
         [LibraryImport(Lib, EntryPoint = "skiff_await_exec")]
         public static partial int AwaitExec(int errFd, Failure* failure);
 

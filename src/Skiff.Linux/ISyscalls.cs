@@ -18,7 +18,7 @@ public enum ChildStep
     None = 0, Sync, Signals, Propagation, FsOpen, FsConfig, FsMount, Resolve, MoveMount, OpenTree, SetAttr,
     Mkdir, MkFile, Symlink, PivotRoot, Hostname, Loopback, Pty, SendFd, SetSid, Stdio, Chdir,
     SetGroups, SetGid, SetUid, Exec, Plan, CloseFds, ParentDeathSignal,
-    WriteFile, Mknod, Chown, Mask, Rlimit, Caps, NoNewPrivs, Seccomp, Personality, SetNs, Fork, WaitStart, Report,
+    WriteFile, Mknod, Chown, Mask, Rlimit, Caps, NoNewPrivs, Seccomp, Personality, SetNs, Fork, WaitStart, Report, Hook,
 }
 
 /// <summary>
@@ -38,6 +38,8 @@ public interface ISyscalls
     /// <summary>Runs a helper (newuidmap) and returns its exit code.</summary>
     int Run(string path, IReadOnlyList<string> argv);
     void Release(LaunchedChild child, bool go);
+    /// <summary>The go byte followed by the state JSON the plan's hooks read (LaunchPlan.SendsState).</summary>
+    void ReleaseWithState(LaunchedChild child, byte[] state);
     ChildFailure? AwaitExec(LaunchedChild child);
     /// <summary>One record from the report pipe, leaving it open (created, a pid, or a failure); null at EOF.</summary>
     ChildFailure? ReadReport(LaunchedChild child);

@@ -36,6 +36,7 @@ public enum LaunchOpKind : uint
     WaitStart = 31,
     MkdirP = 32,
     MkFileP = 33,
+    Hook = 34,
 }
 
 /// <summary>Mirrors SKIFF_F_* in native/skiff.h.</summary>
@@ -186,6 +187,10 @@ public sealed record LaunchOp
     public static LaunchOp MkdirP(string path, UnixFileMode mode) => new() { Kind = LaunchOpKind.MkdirP, S2 = path, Attr = (ulong)mode };
     public static LaunchOp MkFileP(string path) => new() { Kind = LaunchOpKind.MkFileP, S2 = path };
 
+    /// <summary>A runtime-spec hook run by the child where it stands; phase and index name it in errors.</summary>
+    public static LaunchOp Hook(string phase, int index, string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp, int timeoutSeconds) =>
+        new() { Kind = LaunchOpKind.Hook, S0 = path, L0 = argv, L1 = envp, U0 = (uint)Math.Max(0, timeoutSeconds), U1 = (uint)index, S3 = phase };
+
     /// <summary>What this op does, for an error message: "mount proc on /proc".</summary>
     public string Describe() => Kind switch
     {
@@ -222,6 +227,7 @@ public sealed record LaunchOp
         LaunchOpKind.WaitStart => "wait for start",
         LaunchOpKind.MkdirP => $"mkdir -p {S2}",
         LaunchOpKind.MkFileP => $"create {S2}",
+        LaunchOpKind.Hook => $"hooks.{S3}[{U1}] {S0}",
         _ => Kind.ToString(),
     };
 }

@@ -27,5 +27,7 @@ public sealed class LaunchPlan
     public int ParentDeathSignal { get; init; }
     public int CgroupFd { get; init; } = -1;
     public uint PreserveFds { get; init; }
+    /// <summary>The parent sends the state JSON after the go byte (the plan runs hooks).</summary>
+    public bool SendsState { get; init; }
     public List<LaunchOp> Ops { get; } = [];
 }

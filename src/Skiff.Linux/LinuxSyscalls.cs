@@ -91,6 +91,17 @@ public sealed unsafe class LinuxSyscalls : ISyscalls
         SystemCallException.Check(rc, "release the container process");
     }
 
+    public void ReleaseWithState(LaunchedChild child, byte[] state)
+    {
+        int rc;
+        fixed (byte* s = state)
+        {
+            rc = Interop.Shim.ReleaseState(child.SyncFd, s, state.Length);
+        }
+        child.SyncFd = -1;
+        SystemCallException.Check(rc, "send the container's state to its hooks");
+    }
+
     public ChildFailure? AwaitExec(LaunchedChild child)
     {
         Interop.Shim.Failure f;

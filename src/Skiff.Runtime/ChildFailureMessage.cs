@@ -28,6 +28,11 @@ public static class ChildFailureMessage
         {
             return SkiffException.Invalid($"working directory {op.S0}: {Errno.Describe(f.Errno)}");
         }
+        if (f.Step == ChildStep.Hook && op is not null)
+        {
+            string how = f.Errno == -110 ? $"timed out after {op.U0} s" : $"exited {f.Errno}";
+            return SkiffException.Internal($"hooks.{op.S3}[{op.U1}]: {op.S0} {how}");
+        }
         string what = op?.Describe() ?? "start the container";
         return new SkiffException(ErrorCategory.Internal,
             $"container setup failed: {what}: {StepName(f.Step)}: {Errno.Describe(f.Errno)}");

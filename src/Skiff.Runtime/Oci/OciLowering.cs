@@ -69,7 +69,11 @@ public static class OciLowering
         var spec = loaded.Spec;
         var linux = spec.Linux ?? new LinuxSpec();
         var newNs = NewNamespaces(spec);
-        var plan = new LaunchPlan { CloneFlags = newNs, WaitForParent = true, ParentDeathSignal = ctx.ParentDeathSignal };
+        var plan = new LaunchPlan
+        {
+            CloneFlags = newNs, WaitForParent = true, ParentDeathSignal = ctx.ParentDeathSignal,
+            SendsState = spec.Hooks?.CreateContainer is { Count: > 0 } || (ctx.StartFifoFd >= 0 && spec.Hooks?.StartContainer is { Count: > 0 }),
+        };
         var ops = plan.Ops;
 
         foreach (var (type, fd) in ctx.Joins)
@@ -113,6 +117,9 @@ public static class OciLowering
             ops.Add(LaunchOp.WriteFile("/proc/sys/kernel/domainname", spec.Domainname));
         }
 
+        // createContainer hooks: in the container's namespaces, before pivot_root, so their
+        // paths still resolve in the runtime's view of the filesystem (as runc does).
+        AddHooks(ops, "createContainer", spec.Hooks?.CreateContainer);
         ops.Add(LaunchOp.PivotRoot());
         foreach (var path in linux.MaskedPaths ?? [])
         {
@@ -131,8 +138,18 @@ public static class OciLowering
         {
             ops.Add(LaunchOp.Hostname(spec.Hostname));
         }
-        AddProcess(ops, spec.Process!, linux, ctx);
+        AddProcess(ops, spec.Process!, linux, ctx, spec.Hooks?.StartContainer);
         return plan;
+    }
+
+    private static void AddHooks(List<LaunchOp> ops, string phase, IReadOnlyList<Hook>? hooks)
+    {
+        for (int i = 0; i < (hooks?.Count ?? 0); i++)
+        {
+            var h = hooks![i];
+            IReadOnlyList<string> argv = h.Args is { Count: > 0 } a ? a : [h.Path];
+            ops.Add(LaunchOp.Hook(phase, i, h.Path, argv, h.Env ?? [], h.Timeout ?? 0));
+        }
     }
 
     /// <summary>exec: join the container's namespaces, then the process as create would start it.</summary>
@@ -151,7 +168,7 @@ public static class OciLowering
         return plan;
     }
 
-    private static void AddProcess(List<LaunchOp> ops, Process process, LinuxSpec linux, OciLaunchContext ctx)
+    private static void AddProcess(List<LaunchOp> ops, Process process, LinuxSpec linux, OciLaunchContext ctx, IReadOnlyList<Hook>? startHooks = null)
     {
         if (process.Terminal)
         {
@@ -223,6 +240,8 @@ public static class OciLowering
         if (ctx.StartFifoFd >= 0)
         {
             ops.Add(LaunchOp.WaitStart(ctx.StartFifoFd));
+            // startContainer hooks: part of start, in the container, just before the program.
+            AddHooks(ops, "startContainer", startHooks);
         }
         var env = process.Env ?? [];
         string? path = env.LastOrDefault(e => e.StartsWith("PATH=", StringComparison.Ordinal))?[5..];

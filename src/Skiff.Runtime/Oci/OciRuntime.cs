@@ -127,7 +127,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             var withCgroup = new LaunchPlan
             {
                 CloneFlags = plan.CloneFlags, WaitForParent = true, ParentDeathSignal = pdeathsig,
-                CgroupFd = cgroupFd, PreserveFds = options.PreserveFds,
+                CgroupFd = cgroupFd, PreserveFds = options.PreserveFds, SendsState = plan.SendsState,
             };
             withCgroup.Ops.AddRange(plan.Ops);
 
@@ -148,7 +148,24 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                 sys.Release(child, go: false);
                 throw;
             }
-            sys.Release(child, go: true);
+            if (withCgroup.SendsState)
+            {
+                record.Pid = child.Pid;
+                var creating = StateOf(record);
+                creating.Status = "creating";
+                byte[] json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(creating, OciJson.Default.ContainerState);
+                if (json.Length > 65536)
+                {
+                    sys.Release(child, go: false);
+                    throw SkiffException.Invalid("hooks: the container's state is over 64 KiB (annotations?): too large to hand to createContainer/startContainer hooks");
+                }
+                sys.ReleaseWithState(child, json);
+                record.Pid = 0;
+            }
+            else
+            {
+                sys.Release(child, go: true);
+            }
             int pid = AwaitCreated(child, withCgroup);
             record.Pid = pid;
             record.StartTime = ProcessInfo.Read(pid)?.StartTime ?? 0;
@@ -160,7 +177,6 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             var state = StateOf(record);
             HookRunner.Run("prestart", spec.Hooks?.Prestart, state);
             HookRunner.Run("createRuntime", spec.Hooks?.CreateRuntime, state);
-            HookRunner.Run("createContainer", spec.Hooks?.CreateContainer, state);
             launched = child;
             child = null;
             return record;
@@ -347,7 +363,6 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
         var spec = TryLoadSpec(record);
         try
         {
-            HookRunner.Run("startContainer", spec?.Hooks?.StartContainer, StateOf(record));
             HookRunner.Run("poststart", spec?.Hooks?.Poststart, StateOf(record));
         }
         catch (SkiffException e)

@@ -34,20 +34,19 @@ public sealed class RuncLifecycleTests(SkiffInstall install)
         {
             var linux = config.RootElement.GetProperty("linux");
             Assert.Contains(linux.GetProperty("namespaces").EnumerateArray(), n => n.GetProperty("type").GetString() == "user");
-            // runtime-spec's names (containerID, hostID), one id. The hostID value is not checked:
-            // skiff-runc spec --rootless writes 0 there, not the caller's uid as runc does (reported).
+            // runtime-spec's names (containerID, hostID), one id: the caller's, as runc spec --rootless writes.
             var uidMap = Assert.Single(linux.GetProperty("uidMappings").EnumerateArray());
             Assert.Equal(0, uidMap.GetProperty("containerID").GetInt32());
-            Assert.Equal(JsonValueKind.Number, uidMap.GetProperty("hostID").ValueKind);
+            Assert.Equal(user.Uid, uidMap.GetProperty("hostID").GetInt32());
             Assert.Equal(1, uidMap.GetProperty("size").GetInt32());
         }
 
         var result = (await runc.Runc("run", "--bundle", bundle, RuncBox.NewId("rootless"))).AssertExit(0);
 
-        // One id each in uid_map and gid_map: container 0 onto the parent namespace's id of the
-        // caller (skiff-runc nests the container in its own user namespace, so that id is not 1001).
+        // One id each in uid_map and gid_map: container 0 onto the caller's host uid and gid.
         var maps = result.StdoutLines.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
         Assert.True(maps.Count == 2 && maps.All(m => m.Length == 3 && m[0] == "0" && m[2] == "1"), $"want single mappings, got {result}");
+        Assert.Equal(user.Uid.ToString(CultureInfo.InvariantCulture), maps[0][1]);
         // What the container made belongs to the caller on the host.
         var made = (await HostProcess.RunAsync(["stat", "-c", "%u", Path.Combine(bundle, "rootfs", "tmp", "made-here")])).AssertExit(0);
         Assert.Equal($"{user.Uid}\n", made.Stdout);

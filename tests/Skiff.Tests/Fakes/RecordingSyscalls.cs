@@ -74,6 +74,13 @@ public sealed class RecordingSyscalls : ISyscalls
         child.SyncFd = -1;
     }
 
+    public void ReleaseWithState(LaunchedChild child, byte[] state)
+    {
+        Record($"release-state {System.Text.Encoding.UTF8.GetString(state)}");
+        Close(child.SyncFd);
+        child.SyncFd = -1;
+    }
+
     public ChildFailure? AwaitExec(LaunchedChild child)
     {
         Record("await-exec");

@@ -168,4 +168,27 @@ public class OciLoweringTests
         Assert.Equal(CloneFlags.None, plan.CloneFlags);
         Assert.DoesNotContain(plan.Ops, o => o.Kind == LaunchOpKind.WaitStart);
     }
+
+    [Fact]
+    public void Create_container_hooks_run_before_pivot_and_start_container_hooks_after_the_wait()
+    {
+        var loaded = Loaded(spec => spec.Hooks = new Hooks
+        {
+            CreateContainer = [new Hook { Path = "/h/create", Args = ["create", "x"], Timeout = 3 }],
+            StartContainer = [new Hook { Path = "/h/start" }],
+        });
+        var plan = OciLowering.LowerCreate(loaded, Ctx);
+        var ops = plan.Ops;
+
+        Assert.True(plan.SendsState);
+        int create = ops.FindIndex(o => o.Kind == LaunchOpKind.Hook && o.S0 == "/h/create");
+        Assert.Equal(LaunchOpKind.PivotRoot, ops[create + 1].Kind);
+        Assert.Equal(3u, ops[create].U0);
+        Assert.Equal(["create", "x"], ops[create].L0!);
+        Assert.Equal("hooks.createContainer[0] /h/create", ops[create].Describe());
+        Assert.Equal([LaunchOpKind.WaitStart, LaunchOpKind.Hook, LaunchOpKind.Exec], ops.TakeLast(3).Select(o => o.Kind));
+        Assert.Equal(["/h/start"], ops[^2].L0!); // argv[0] defaults to the path
+
+        Assert.False(OciLowering.LowerCreate(Loaded(), Ctx).SendsState);
+    }
 }
