@@ -61,7 +61,7 @@ public static class RuncCommand
             var runtime = new OciRuntime(LinuxSyscalls.Instance, new ContainerStore(root), rootless, log.Warn);
             string verb = global.Positionals[0];
             var rest = global.Positionals.Skip(1).ToArray();
-            return Dispatch(runtime, verb, rest, rootless);
+            return Dispatch(runtime, verb, rest);
         }
         catch (SkiffException e)
         {
@@ -114,7 +114,7 @@ public static class RuncCommand
             : $"/tmp/skiff-runc-{Interop.Libc.getuid()}";
     }
 
-    private static int Dispatch(OciRuntime runtime, string verb, string[] args, bool rootless) => verb switch
+    private static int Dispatch(OciRuntime runtime, string verb, string[] args) => verb switch
     {
         "create" => Create(runtime, args),
         "start" => WithId(args, "start", [], (p, id) => runtime.Start(id)),
@@ -129,7 +129,7 @@ public static class RuncCommand
         "resume" => WithId(args, "resume", [], (p, id) => runtime.Pause(id, false)),
         "update" => Update(runtime, args),
         "features" => Features(),
-        "spec" => Spec(args, rootless),
+        "spec" => Spec(args),
         _ => throw SkiffException.Invalid($"no such command: {verb} (create, start, run, state, kill, delete, list, ps, exec, pause, resume, update, features, spec)"),
     };
 
@@ -462,7 +462,7 @@ public static class RuncCommand
         return 0;
     }
 
-    private static int Spec(string[] args, bool rootless)
+    private static int Spec(string[] args)
     {
         var p = FlagParser.Parse([FlagSpec.Value("bundle", 'b', "DIR", ""), FlagSpec.Bool("rootless", FlagSpec.NoShort, "")], args);
         string dir = p.Value("bundle") ?? Environment.CurrentDirectory;
@@ -473,7 +473,6 @@ public static class RuncCommand
         }
         var spec = DefaultSpec.Make(p.Bool("rootless"), Interop.Libc.getuid(), Interop.Libc.getgid());
         File.WriteAllText(path, JsonSerializer.Serialize(spec, OciJson.Default.RuntimeSpec) + "\n");
-        _ = rootless;
         return 0;
     }
 

@@ -91,7 +91,7 @@ public static class OciLowering
         }
 
         // Nothing we mount may reach the host: the whole tree becomes a slave (or as the spec asks).
-        ops.Add(new LaunchPlanBuilderPropagation(linux.RootfsPropagation).Op);
+        ops.Add(RootPropagation(linux.RootfsPropagation));
         // pivot_root wants the root to be a mount point: bind the rootfs onto itself.
         ops.Add(LaunchOp.Bind(loaded.RootFs, loaded.RootFs, 0, recursive: true));
         ops.Add(LaunchOp.Root(loaded.RootFs));
@@ -102,7 +102,7 @@ public static class OciLowering
         {
             AddMount(ops, mounts[i], loaded.Bundle, ownNet, newNs.HasFlag(CloneFlags.NewCgroup));
         }
-        AddDevices(ops, linux, ctx.Rootless, spec.Process?.Terminal == true);
+        AddDevices(ops, linux);
 
         foreach (var (key, value) in linux.Sysctl ?? [])
         {
@@ -301,7 +301,7 @@ public static class OciLowering
 
     private static string? Empty(string s) => s.Length == 0 ? null : s;
 
-    private static void AddDevices(List<LaunchOp> ops, LinuxSpec linux, bool rootless, bool terminal)
+    private static void AddDevices(List<LaunchOp> ops, LinuxSpec linux)
     {
         var devices = new List<(string Path, uint Mode, ulong Dev, uint Uid, uint Gid)>();
         foreach (var (name, major, minor) in DefaultDevices)
@@ -340,23 +340,18 @@ public static class OciLowering
         ops.Add(LaunchOp.Symlink("/proc/self/fd/1", "/dev/stdout"));
         ops.Add(LaunchOp.Symlink("/proc/self/fd/2", "/dev/stderr"));
         ops.Add(LaunchOp.Symlink("pts/ptmx", "/dev/ptmx"));
-        _ = rootless;
-        _ = terminal;
     }
 
     public static ulong MakeDev(long major, long minor) =>
         (((ulong)major & 0xfffff000) << 32) | (((ulong)major & 0xfff) << 8) | (((ulong)minor & 0xffffff00) << 12) | ((ulong)minor & 0xff);
-}
 
-/// <summary>The propagation the whole mount tree gets before anything is mounted.</summary>
-internal readonly struct LaunchPlanBuilderPropagation(string? rootfsPropagation)
-{
-    public LaunchOp Op => rootfsPropagation switch
+    /// <summary>The propagation the whole mount tree gets before anything is mounted (runc's default: rslave).</summary>
+    private static LaunchOp RootPropagation(string? rootfsPropagation) => rootfsPropagation switch
     {
-        "shared" or "rshared" => LaunchOp.Propagation("/", LaunchOp.MsRec | (ulong)MountOptions.MsShared),
+        "shared" or "rshared" => LaunchOp.Propagation("/", LaunchOp.MsRec | MountOptions.MsShared),
         "private" or "rprivate" => LaunchOp.Propagation("/", LaunchOp.MsRec | LaunchOp.MsPrivate),
-        "unbindable" or "runbindable" => LaunchOp.Propagation("/", LaunchOp.MsRec | (ulong)MountOptions.MsUnbindable),
-        null or "" or "slave" or "rslave" => LaunchOp.Propagation("/", LaunchOp.MsRec | (ulong)MountOptions.MsSlave),
+        "unbindable" or "runbindable" => LaunchOp.Propagation("/", LaunchOp.MsRec | MountOptions.MsUnbindable),
+        null or "" or "slave" or "rslave" => LaunchOp.Propagation("/", LaunchOp.MsRec | MountOptions.MsSlave),
         _ => throw SkiffException.Invalid($"linux.rootfsPropagation: unknown \"{rootfsPropagation}\""),
     };
 }
