@@ -35,6 +35,7 @@
 struct child_ctx {
     const skiff_plan *plan;
     const char *state; /* the state JSON for hooks, from the parent */
+    int sync_fd;       /* kept open for SKIFF_OP_SYNC (SKIFF_PLAN_KEEP_SYNC) */
     size_t state_len;
     int err_fd;
     int root_fd;
@@ -295,6 +296,7 @@ static void op_create(struct child_ctx *ctx, const skiff_op *op)
     case SKIFF_OP_MKDIR_P:
     case SKIFF_OP_MKFILE_P:
     case SKIFF_OP_HOOK:
+    case SKIFF_OP_SYNC:
     default:
         fail(ctx, SKIFF_STEP_PLAN, EINVAL);
     }
@@ -827,7 +829,7 @@ static int read_full(int fd, void *buf, size_t len)
 
 __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync_fd, int err_fd)
 {
-    struct child_ctx ctx = {.plan = plan, .err_fd = err_fd, .root_fd = AT_FDCWD, .op_index = -1};
+    struct child_ctx ctx = {.plan = plan, .err_fd = err_fd, .root_fd = AT_FDCWD, .op_index = -1, .sync_fd = -1};
 
     if (plan->pdeathsig && prctl(PR_SET_PDEATHSIG, (unsigned long)plan->pdeathsig, 0, 0, 0) < 0)
         fail(&ctx, SKIFF_STEP_PDEATHSIG, errno);
@@ -854,7 +856,10 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
         ctx.state = state;
         ctx.state_len = len;
     }
-    close(sync_fd);
+    if (plan->flags & SKIFF_PLAN_KEEP_SYNC)
+        ctx.sync_fd = sync_fd; /* close-on-exec: gone at execve */
+    else
+        close(sync_fd);
 
     /* In a new user namespace we still carry the creator's host ids, which the new map
      * may not cover (root mapping container root to 100000): become the namespace's
@@ -968,6 +973,15 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
         case SKIFF_OP_HOOK:
             op_hook(&ctx, op);
             break;
+        case SKIFF_OP_SYNC: {
+            report(&ctx, SKIFF_REPORT_SYNC, 0);
+            char b;
+            if (ctx.sync_fd < 0 || read_full(ctx.sync_fd, &b, 1) != 0)
+                _exit(125); /* the parent gave up (a hook failed): it kills us */
+            close(ctx.sync_fd);
+            ctx.sync_fd = -1;
+            break;
+        }
         case SKIFF_OP_MKDIR_P:
             mkdir_p(&ctx, op->s2, (mode_t)op->attr);
             break;

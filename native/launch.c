@@ -242,14 +242,15 @@ SKIFF_EXPORT int32_t skiff_wait_forwarding(int32_t pidfd, int32_t pty_master)
     return rc;
 }
 
-SKIFF_EXPORT int32_t skiff_release_state(int32_t sync_fd, const uint8_t *state, int32_t len)
+SKIFF_EXPORT int32_t skiff_release_state(int32_t sync_fd, const uint8_t *state, int32_t len, int32_t keep)
 {
     char b = 'G';
     uint32_t n32 = (uint32_t)len;
     const void *parts[3] = {&b, &n32, state};
     size_t sizes[3] = {1, sizeof(n32), (size_t)len};
+    int parts_n = state ? 3 : 1;
     int32_t rc = 0;
-    for (int i = 0; i < 3 && rc == 0; i++) {
+    for (int i = 0; i < parts_n && rc == 0; i++) {
         size_t off = 0;
         while (off < sizes[i]) {
             ssize_t n = write(sync_fd, (const char *)parts[i] + off, sizes[i] - off);
@@ -262,7 +263,8 @@ SKIFF_EXPORT int32_t skiff_release_state(int32_t sync_fd, const uint8_t *state, 
             off += (size_t)n;
         }
     }
-    close(sync_fd);
+    if (!keep)
+        close(sync_fd);
     return rc;
 }
 

@@ -63,6 +63,8 @@ typedef enum skiff_op_kind {
                                  fails create, not start */
     SKIFF_OP_MKDIR_P = 32,    /* s2 in root, attr mode: every missing component is made */
     SKIFF_OP_MKFILE_P = 33,   /* s2 in root: missing parents made, then an empty file (a bind target) */
+    SKIFF_OP_SYNC = 35,       /* report SKIFF_REPORT_SYNC and wait for one more byte on the sync pipe
+                                 (prestart and createRuntime hooks run in the parent meanwhile) */
     SKIFF_OP_HOOK = 34,       /* runtime-spec hook run from the child, in the container's namespaces: s0 path
                                  (resolved where the child stands: before pivot_root the runtime's view,
                                  after it the container's), l0 argv, l1 envp, u0 timeout in seconds (0 none),
@@ -100,6 +102,7 @@ typedef struct skiff_op {
 enum {
     SKIFF_PLAN_WAIT_SYNC = 1u << 0, /* wait for the parent's go byte (id maps written) */
     SKIFF_PLAN_STATE = 1u << 1,     /* after the go byte: a 4-byte length and the state JSON for hooks */
+    SKIFF_PLAN_KEEP_SYNC = 1u << 2, /* the sync pipe stays open after the go byte, for SKIFF_OP_SYNC */
 };
 
 typedef struct skiff_plan {
@@ -171,6 +174,7 @@ typedef enum skiff_step {
 /* Records on the report pipe besides failures (op_index values). */
 #define SKIFF_REPORT_CREATED (-2) /* WAIT_START reached: the container is created */
 #define SKIFF_REPORT_PID (-3)     /* FORK: step holds the pid of the process that goes on */
+#define SKIFF_REPORT_SYNC (-4)    /* SYNC: waiting for the parent's byte */
 
 typedef struct skiff_failure {
     int32_t op_index; /* -1 before the first op; or a SKIFF_REPORT_* */
@@ -181,8 +185,8 @@ typedef struct skiff_failure {
 
 /* Clones the child described by plan. Returns 0 and fills *child, or -errno. */
 int32_t skiff_launch(const skiff_plan *plan, skiff_child *child);
-/* The go byte, then the state JSON for hooks (SKIFF_PLAN_STATE), then close. */
-int32_t skiff_release_state(int32_t sync_fd, const uint8_t *state, int32_t len);
+/* The go byte, then the state JSON for hooks (SKIFF_PLAN_STATE); closes the fd unless keep. */
+int32_t skiff_release_state(int32_t sync_fd, const uint8_t *state, int32_t len, int32_t keep);
 /* Sends the go byte (when go != 0) and closes the sync fd. */
 int32_t skiff_release(int32_t sync_fd, int32_t go);
 /* 0: the child reached execve; 1: *failure is filled; < 0: -errno. Closes err_fd. */

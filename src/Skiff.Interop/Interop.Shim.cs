@@ -77,7 +77,7 @@ public static unsafe partial class Interop
         public static partial int Release(int syncFd, int go);
 
         [LibraryImport(Lib, EntryPoint = "skiff_release_state")]
-        public static partial int ReleaseState(int syncFd, byte* state, int len);
+        public static partial int ReleaseState(int syncFd, byte* state, int len, int keep);
 
         [LibraryImport(Lib, EntryPoint = "skiff_await_exec")]
         public static partial int AwaitExec(int errFd, Failure* failure);
@@ -87,6 +87,7 @@ public static unsafe partial class Interop
 
         public const int ReportCreated = -2;
         public const int ReportPid = -3;
+        public const int ReportSync = -4;
 
         [LibraryImport(Lib, EntryPoint = "skiff_wait")]
         public static partial int Wait(int pidFd);

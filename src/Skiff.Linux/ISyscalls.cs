@@ -38,8 +38,11 @@ public interface ISyscalls
     /// <summary>Runs a helper (newuidmap) and returns its exit code.</summary>
     int Run(string path, IReadOnlyList<string> argv);
     void Release(LaunchedChild child, bool go);
-    /// <summary>The go byte followed by the state JSON the plan's hooks read (LaunchPlan.SendsState).</summary>
-    void ReleaseWithState(LaunchedChild child, byte[] state);
+    /// <summary>
+    /// The go byte, then the state JSON the plan's hooks read (LaunchPlan.SendsState) when given;
+    /// keepOpen leaves the pipe open for the byte a SYNC op waits for (sent later with Release).
+    /// </summary>
+    void ReleaseWithState(LaunchedChild child, byte[]? state, bool keepOpen);
     ChildFailure? AwaitExec(LaunchedChild child);
     /// <summary>One record from the report pipe, leaving it open (created, a pid, or a failure); null at EOF.</summary>
     ChildFailure? ReadReport(LaunchedChild child);

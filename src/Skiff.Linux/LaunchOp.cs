@@ -37,6 +37,7 @@ public enum LaunchOpKind : uint
     MkdirP = 32,
     MkFileP = 33,
     Hook = 34,
+    Sync = 35,
 }
 
 /// <summary>Mirrors SKIFF_F_* in native/skiff.h.</summary>
@@ -187,6 +188,9 @@ public sealed record LaunchOp
     public static LaunchOp MkdirP(string path, UnixFileMode mode) => new() { Kind = LaunchOpKind.MkdirP, S2 = path, Attr = (ulong)mode };
     public static LaunchOp MkFileP(string path) => new() { Kind = LaunchOpKind.MkFileP, S2 = path };
 
+    /// <summary>Report "sync" and wait for the parent's byte (it runs prestart and createRuntime hooks meanwhile).</summary>
+    public static LaunchOp Sync() => new() { Kind = LaunchOpKind.Sync };
+
     /// <summary>A runtime-spec hook run by the child where it stands; phase and index name it in errors.</summary>
     public static LaunchOp Hook(string phase, int index, string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp, int timeoutSeconds) =>
         new() { Kind = LaunchOpKind.Hook, S0 = path, L0 = argv, L1 = envp, U0 = (uint)Math.Max(0, timeoutSeconds), U1 = (uint)index, S3 = phase };
@@ -228,6 +232,7 @@ public sealed record LaunchOp
         LaunchOpKind.MkdirP => $"mkdir -p {S2}",
         LaunchOpKind.MkFileP => $"create {S2}",
         LaunchOpKind.Hook => $"hooks.{S3}[{U1}] {S0}",
+        LaunchOpKind.Sync => "wait for the runtime's hooks",
         _ => Kind.ToString(),
     };
 }

@@ -29,5 +29,7 @@ public sealed class LaunchPlan
     public uint PreserveFds { get; init; }
     /// <summary>The parent sends the state JSON after the go byte (the plan runs hooks).</summary>
     public bool SendsState { get; init; }
+    /// <summary>The sync pipe stays open after the go byte: the plan has a Sync op.</summary>
+    public bool KeepSync { get; init; }
     public List<LaunchOp> Ops { get; } = [];
 }

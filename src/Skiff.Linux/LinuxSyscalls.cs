@@ -91,14 +91,17 @@ public sealed unsafe class LinuxSyscalls : ISyscalls
         SystemCallException.Check(rc, "release the container process");
     }
 
-    public void ReleaseWithState(LaunchedChild child, byte[] state)
+    public void ReleaseWithState(LaunchedChild child, byte[]? state, bool keepOpen)
     {
         int rc;
         fixed (byte* s = state)
         {
-            rc = Interop.Shim.ReleaseState(child.SyncFd, s, state.Length);
+            rc = Interop.Shim.ReleaseState(child.SyncFd, s, state?.Length ?? 0, keepOpen ? 1 : 0);
         }
-        child.SyncFd = -1;
+        if (!keepOpen)
+        {
+            child.SyncFd = -1;
+        }
         SystemCallException.Check(rc, "send the container's state to its hooks");
     }
 

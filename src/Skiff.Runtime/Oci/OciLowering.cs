@@ -73,6 +73,7 @@ public static class OciLowering
         {
             CloneFlags = newNs, WaitForParent = true, ParentDeathSignal = ctx.ParentDeathSignal,
             SendsState = spec.Hooks?.CreateContainer is { Count: > 0 } || (ctx.StartFifoFd >= 0 && spec.Hooks?.StartContainer is { Count: > 0 }),
+            KeepSync = RuntimeHooks(spec),
         };
         var ops = plan.Ops;
 
@@ -119,6 +120,12 @@ public static class OciLowering
 
         // createContainer hooks: in the container's namespaces, before pivot_root, so their
         // paths still resolve in the runtime's view of the filesystem (as runc does).
+        if (plan.KeepSync)
+        {
+            // prestart and createRuntime hooks: the runtime runs them now, in its own namespaces,
+            // once the container's namespaces and mounts exist and before pivot_root.
+            ops.Add(LaunchOp.Sync());
+        }
         AddHooks(ops, "createContainer", spec.Hooks?.CreateContainer);
         ops.Add(LaunchOp.PivotRoot());
         foreach (var path in linux.MaskedPaths ?? [])
@@ -141,6 +148,9 @@ public static class OciLowering
         AddProcess(ops, spec.Process!, linux, ctx, spec.Hooks?.StartContainer);
         return plan;
     }
+
+    public static bool RuntimeHooks(RuntimeSpec spec) =>
+        spec.Hooks?.Prestart is { Count: > 0 } || spec.Hooks?.CreateRuntime is { Count: > 0 };
 
     private static void AddHooks(List<LaunchOp> ops, string phase, IReadOnlyList<Hook>? hooks)
     {

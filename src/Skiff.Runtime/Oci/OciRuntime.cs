@@ -127,7 +127,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             var withCgroup = new LaunchPlan
             {
                 CloneFlags = plan.CloneFlags, WaitForParent = true, ParentDeathSignal = pdeathsig,
-                CgroupFd = cgroupFd, PreserveFds = options.PreserveFds, SendsState = plan.SendsState,
+                CgroupFd = cgroupFd, PreserveFds = options.PreserveFds, SendsState = plan.SendsState, KeepSync = plan.KeepSync,
             };
             withCgroup.Ops.AddRange(plan.Ops);
 
@@ -148,25 +148,31 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                 sys.Release(child, go: false);
                 throw;
             }
-            if (withCgroup.SendsState)
+            if (withCgroup.SendsState || withCgroup.KeepSync)
             {
-                record.Pid = child.Pid;
-                var creating = StateOf(record);
-                creating.Status = "creating";
-                byte[] json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(creating, OciJson.Default.ContainerState);
-                if (json.Length > 65536)
+                byte[]? json = null;
+                if (withCgroup.SendsState)
                 {
-                    sys.Release(child, go: false);
-                    throw SkiffException.Invalid("hooks: the container's state is over 64 KiB (annotations?): too large to hand to createContainer/startContainer hooks");
+                    json = StateJson(record, child.Pid, "creating");
+                    if (json.Length > 65536)
+                    {
+                        sys.Release(child, go: false);
+                        throw SkiffException.Invalid("hooks: the container's state is over 64 KiB (annotations?): too large to hand to createContainer/startContainer hooks");
+                    }
                 }
-                sys.ReleaseWithState(child, json);
-                record.Pid = 0;
+                sys.ReleaseWithState(child, json, keepOpen: withCgroup.KeepSync);
             }
             else
             {
                 sys.Release(child, go: true);
             }
-            int pid = AwaitCreated(child, withCgroup);
+            int pid = AwaitCreated(child, withCgroup, () =>
+            {
+                var creating = JsonState(record, child.Pid, "creating");
+                HookRunner.Run("prestart", spec.Hooks?.Prestart, creating);
+                HookRunner.Run("createRuntime", spec.Hooks?.CreateRuntime, creating);
+                sys.Release(child, go: true);
+            });
             record.Pid = pid;
             record.StartTime = ProcessInfo.Read(pid)?.StartTime ?? 0;
             store.Save(record);
@@ -174,9 +180,6 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             {
                 WritePidFile(pidFile, pid);
             }
-            var state = StateOf(record);
-            HookRunner.Run("prestart", spec.Hooks?.Prestart, state);
-            HookRunner.Run("createRuntime", spec.Hooks?.CreateRuntime, state);
             launched = child;
             child = null;
             return record;
@@ -295,8 +298,22 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
         IdMapWriter.Apply(sys, pid, new IdMapping(mode, uids, gids));
     }
 
-    /// <summary>Reads the child's reports until "created": its pid (a joined pid namespace forks once), or its failure.</summary>
-    private int AwaitCreated(LaunchedChild child, LaunchPlan plan)
+    private ContainerState JsonState(ContainerRecord record, int pid, string status)
+    {
+        var state = StateOf(record);
+        state.Pid = pid;
+        state.Status = status;
+        return state;
+    }
+
+    private byte[] StateJson(ContainerRecord record, int pid, string status) =>
+        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(JsonState(record, pid, status), OciJson.Default.ContainerState);
+
+    /// <summary>
+    /// Reads the child's reports until "created": its pid (a joined pid namespace forks once),
+    /// the sync point where the runtime's hooks run, or its failure.
+    /// </summary>
+    private int AwaitCreated(LaunchedChild child, LaunchPlan plan, Action onSync)
     {
         int pid = child.Pid;
         while (true)
@@ -310,6 +327,11 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             if (r.OpIndex == Interop.Shim.ReportPid)
             {
                 pid = (int)r.Step;
+                continue;
+            }
+            if (r.OpIndex == Interop.Shim.ReportSync)
+            {
+                onSync();
                 continue;
             }
             if (r.OpIndex == Interop.Shim.ReportCreated)

@@ -19,6 +19,7 @@ public sealed class HookTests(SkiffInstall install)
             c["root"]!["readonly"] = false;
             c["hooks"] = Node("""
                 {
+                  "prestart": [ { "path": "/bin/busybox", "args": [ "busybox", "sh", "-c", "p=$(sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p'); readlink /proc/$p/root > \"$0/prestart-root\"" ] } ],
                   "createContainer": [ { "path": "/bin/busybox", "args": [ "busybox", "sh", "-c", "cat > \"$0/hook-state.json\"; readlink /proc/self/ns/uts > \"$0/hook-uts\"" ] } ],
                   "startContainer": [ { "path": "/bin/busybox", "args": [ "busybox", "sh", "-c", "echo started-by-hook > /tmp/started" ] } ]
                 }
@@ -26,6 +27,7 @@ public sealed class HookTests(SkiffInstall install)
         });
         // The createContainer hook writes next to the bundle: before pivot_root it sees the runtime's paths.
         Patch(bundle, "createContainer", bundle);
+        Patch(bundle, "prestart", bundle);
         string id = RuncBox.NewId("hooks");
 
         var output = runc.OutputFiles();
@@ -35,6 +37,8 @@ public sealed class HookTests(SkiffInstall install)
         int pid = state.GetProperty("pid").GetInt32();
         Assert.Equal(new FileInfo($"/proc/{pid}/ns/uts").LinkTarget + "\n", File.ReadAllText(Path.Combine(bundle, "hook-uts")));
         Assert.NotEqual(new FileInfo("/proc/self/ns/uts").LinkTarget, new FileInfo($"/proc/{pid}/ns/uts").LinkTarget);
+        // prestart ran in the runtime's namespaces while the container's root was still the host's: before pivot_root.
+        Assert.Equal("/\n", File.ReadAllText(Path.Combine(bundle, "prestart-root")));
         using (var hookState = JsonDocument.Parse(File.ReadAllText(Path.Combine(bundle, "hook-state.json"))))
         {
             Assert.Equal(id, hookState.RootElement.GetProperty("id").GetString());

@@ -74,11 +74,14 @@ public sealed class RecordingSyscalls : ISyscalls
         child.SyncFd = -1;
     }
 
-    public void ReleaseWithState(LaunchedChild child, byte[] state)
+    public void ReleaseWithState(LaunchedChild child, byte[]? state, bool keepOpen)
     {
-        Record($"release-state {System.Text.Encoding.UTF8.GetString(state)}");
-        Close(child.SyncFd);
-        child.SyncFd = -1;
+        Record($"release-state keep={keepOpen} {(state is null ? "" : System.Text.Encoding.UTF8.GetString(state))}");
+        if (!keepOpen)
+        {
+            Close(child.SyncFd);
+            child.SyncFd = -1;
+        }
     }
 
     public ChildFailure? AwaitExec(LaunchedChild child)

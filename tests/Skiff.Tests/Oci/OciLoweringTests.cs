@@ -190,5 +190,22 @@ public class OciLoweringTests
         Assert.Equal(["/h/start"], ops[^2].L0!); // argv[0] defaults to the path
 
         Assert.False(OciLowering.LowerCreate(Loaded(), Ctx).SendsState);
+        Assert.False(plan.KeepSync);
+    }
+
+    [Fact]
+    public void Prestart_and_create_runtime_hooks_get_a_sync_point_before_the_create_container_hooks()
+    {
+        var plan = OciLowering.LowerCreate(Loaded(spec => spec.Hooks = new Hooks
+        {
+            Prestart = [new Hook { Path = "/h/pre" }],
+            CreateContainer = [new Hook { Path = "/h/create" }],
+        }), Ctx);
+
+        Assert.True(plan.KeepSync);
+        int sync = plan.Ops.FindIndex(o => o.Kind == LaunchOpKind.Sync);
+        Assert.Equal("/h/create", plan.Ops[sync + 1].S0);
+        Assert.Equal(LaunchOpKind.PivotRoot, plan.Ops[sync + 2].Kind);
+        Assert.DoesNotContain(plan.Ops, o => o.Kind == LaunchOpKind.Hook && o.S0 == "/h/pre");
     }
 }
