@@ -48,6 +48,7 @@ public static class Program
                 "image" => ImageVerb.Guard(() => ImageCommand.Execute(context, rest)),
                 "import" => ImageVerb.Guard(() => ImportCommand.Execute(context, rest)),
                 "rmi" => ImageVerb.Guard(() => RmiCommand.Execute(context, rest)),
+                "history" => ImageVerb.Guard(() => HistoryCommand.Execute(context, rest)),
                 "tag" => ImageVerb.Guard(() => TagCommand.Execute(context, rest)),
                 "save" => ImageVerb.Guard(() => SaveCommand.Execute(context, rest)),
                 "load" => ImageVerb.Guard(() => LoadCommand.Execute(context, rest)),
@@ -104,7 +105,8 @@ public static class Program
         Commands:
           run       Run a command in a new container
           images    List images
-          image     Manage images (ls, inspect, rm, tag, import, save, load)
+          image     Manage images (ls, inspect, history, prune, rm, tag, import, save, load)
+          history   Show the history of an image
           import    Import a root filesystem tarball or directory as an image
           rmi       Remove one or more images
           tag       Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE

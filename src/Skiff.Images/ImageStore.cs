@@ -21,6 +21,8 @@ public sealed class ImageStore
     public UnpackOptions Options { get; }
 
     private string ImagesDir => Path.Combine(Root, "images");
+    /// <summary>Where run keeps its container directories (SkiffPaths.Containers).</summary>
+    public string ContainersDir => Path.Combine(Root, "containers");
     private string IndexPath => Path.Combine(ImagesDir, "index.json");
     private string LaunchPath(Digest id) => Path.Combine(ImagesDir, "launch", id.Hex + ".json");
 
@@ -201,6 +203,26 @@ public sealed class ImageStore
             WriteIndex(index);
             return lines;
         }
+        var users = ContainerUsage.UsersOf(ContainersDir, image.Id);
+        if (users.Count > 0)
+        {
+            string shortId = Digest.Parse(image.Id, "image").Short;
+            string user = users[0][..Math.Min(12, users[0].Length)];
+            if (!force)
+            {
+                throw new SkiffException(ErrorCategory.Conflict, byName
+                    ? $"conflict: unable to remove repository reference \"{reference}\" (must force) - container {user} is using its referenced image {shortId}"
+                    : $"conflict: unable to delete {shortId} (must be forced) - image is being used by running container {user}");
+            }
+            // Forced: the names go, the image stays (dangling) for as long as a container runs on its layers.
+            foreach (var n in image.Names)
+            {
+                lines.Add("Untagged: " + (ImageReference.TryParse(n, out var nr) ? nr.Familiar : n));
+            }
+            image.Names.Clear();
+            WriteIndex(index);
+            return lines;
+        }
         if (!byName && image.Names.Count > 1 && !force)
         {
             throw new SkiffException(ErrorCategory.Conflict,
@@ -220,6 +242,77 @@ public sealed class ImageStore
         lines.Add("Deleted: " + image.Id);
         CollectGarbage(index);
         return lines;
+    }
+
+    /// <summary>
+    /// image prune: dangling images (no names), or with all every image no container
+    /// uses, go with the layers and blobs only they used. Returns Docker's lines and the
+    /// bytes reclaimed.
+    /// </summary>
+    public (List<string> Lines, long Reclaimed) Prune(bool all)
+    {
+        var lines = new List<string>();
+        using var l = Lock();
+        var index = ReadIndex();
+        var used = new HashSet<string>(ContainerUsage.All(ContainersDir).Select(u => u.Image));
+        var victims = index.Images.Where(i => !used.Contains(i.Id) && (all || i.Names.Count == 0)).ToList();
+        if (victims.Count == 0)
+        {
+            return (lines, 0);
+        }
+        foreach (var image in victims)
+        {
+            foreach (var n in image.Names)
+            {
+                lines.Add("untagged: " + (ImageReference.TryParse(n, out var nr) ? nr.Familiar : n));
+            }
+            foreach (var rd in image.RepoDigests)
+            {
+                lines.Add("untagged: " + ImageReference.FamiliarName(rd));
+            }
+            lines.Add("deleted: " + image.Id);
+            index.Images.Remove(image);
+        }
+        WriteIndex(index);
+        foreach (var image in victims)
+        {
+            File.Delete(LaunchPath(Digest.Parse(image.Id, "image")));
+        }
+        return (lines, CollectGarbage(index));
+    }
+
+    /// <summary>
+    /// Docker's history rows, newest first: one per history entry of the config, an
+    /// empty_layer entry with size 0, the others with the size of their layer. Only the
+    /// newest row carries the image ID; the others are "&lt;missing&gt;".
+    /// </summary>
+    public List<HistoryRow> History(ImageRecord image)
+    {
+        var config = ReadConfig(image);
+        var rows = new List<HistoryRow>();
+        var entries = config.History is { Count: > 0 } h
+            ? h
+            : image.Layers.Select(_ => new HistoryEntry { Created = config.Created }).ToList();
+        int layer = 0;
+        foreach (var e in entries)
+        {
+            long size = 0;
+            if (e.EmptyLayer != true)
+            {
+                if (layer < image.Layers.Count)
+                {
+                    size = Layers.SizeOf(Digest.Parse(image.Layers[layer], "layer"));
+                }
+                layer++;
+            }
+            rows.Add(new HistoryRow("<missing>", e.Created, e.CreatedBy ?? "", size, e.Comment ?? ""));
+        }
+        rows.Reverse();
+        if (rows.Count > 0)
+        {
+            rows[0] = rows[0] with { Id = image.Id };
+        }
+        return rows;
     }
 
     /// <summary>
@@ -276,18 +369,21 @@ public sealed class ImageStore
     }
 
     /// <summary>Removes layers and blobs no image in the index refers to. Call under the lock.</summary>
-    public void CollectGarbage(ImageIndexFile index)
+    /// <returns>The bytes reclaimed: unpacked layer sizes plus blob sizes.</returns>
+    public long CollectGarbage(ImageIndexFile index)
     {
         var liveLayers = new HashSet<string>(index.Images.SelectMany(i => i.Layers));
         var liveBlobs = LiveBlobs(index);
         if (liveBlobs is null)
         {
-            return;
+            return 0;
         }
+        long reclaimed = 0;
         foreach (var chain in Layers.All().ToList())
         {
             if (!liveLayers.Contains(chain.ToString()))
             {
+                reclaimed += Layers.SizeOf(chain);
                 Layers.Remove(chain);
             }
         }
@@ -295,11 +391,22 @@ public sealed class ImageStore
         {
             if (!liveBlobs.Contains(blob.ToString()))
             {
+                try
+                {
+                    reclaimed += Content.SizeOf(blob);
+                }
+                catch (FileNotFoundException)
+                {
+                }
                 Content.Delete(blob);
             }
         }
+        return reclaimed;
     }
 }
+
+/// <summary>One row of `history`: Id is the image ID on the newest row, "&lt;missing&gt;" below it.</summary>
+public sealed record HistoryRow(string Id, string? Created, string CreatedBy, long Size, string Comment);
 
 /// <summary>What one load, import or pull has added so far: discarded if it fails.</summary>
 public sealed class PendingContent

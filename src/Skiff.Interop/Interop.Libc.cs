@@ -63,6 +63,12 @@ public static unsafe partial class Interop
         /// <summary>pidfd_open(2); glibc 2.36 has no wrapper worth relying on.</summary>
         public static int pidfd_open(int pid, uint flags) => (int)syscall(434, pid, flags);
 
+        [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+        private static partial long syscall_bpf(long number, int cmd, void* attr, uint size);
+
+        /// <summary>bpf(2); glibc has no wrapper.</summary>
+        public static long bpf(int cmd, void* attr, uint size) => syscall_bpf(321, cmd, attr, size);
+
         public const int LOCK_EX = 2;
 
         [LibraryImport(Lib, SetLastError = true)]

@@ -16,10 +16,12 @@ public static class ImageCommand
                 Manage images
 
                 Commands:
+                  history     Show the history of an image
                   import      Import the contents from a tarball or directory to create a filesystem image
                   inspect     Display detailed information on one or more images
                   load        Load an image from a tar archive or STDIN
                   ls          List images
+                  prune       Remove unused images
                   rm          Remove one or more images
                   save        Save one or more images to a tar archive (streamed to STDOUT by default)
                   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
@@ -32,6 +34,8 @@ public static class ImageCommand
         {
             "ls" or "list" => ImagesCommand.Execute(context, rest),
             "inspect" => ImageInspectCommand.Execute(context, rest),
+            "history" => HistoryCommand.Execute(context, rest),
+            "prune" => ImagePruneCommand.Execute(context, rest),
             "rm" or "remove" => RmiCommand.Execute(context, rest),
             "tag" => TagCommand.Execute(context, rest),
             "import" => ImportCommand.Execute(context, rest),

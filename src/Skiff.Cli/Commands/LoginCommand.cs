@@ -62,7 +62,7 @@ public static class LoginCommand
         }
         bool tlsVerify = !p.Has("tls-verify") || p.Bool("tls-verify");
         var credential = new Credential(user, password);
-        using (var client = new RegistryClient(RegistryEndpoint.For(registry, tlsVerify), credential))
+        using (var client = new RegistryClient(RegistryEndpoint.For(registry, p.Has("tls-verify") ? tlsVerify : !RegistriesConfig.IsInsecure(registry)), credential))
         {
             RegistryClient.Run(registry, async () =>
             {

@@ -34,7 +34,7 @@ public static class PullCommand
         bool quiet = p.Bool("quiet");
         var store = ImageStores.ForWriting(context);
         var credentials = RegistryCredentials.Default(p.Value("authfile"));
-        using var client = new RegistryClient(RegistryEndpoint.For(reference.Registry, tlsVerify), credentials.Find(reference.Registry));
+        using var client = new RegistryClient(RegistryEndpoint.For(reference.Registry, p.Has("tls-verify") ? tlsVerify : !RegistriesConfig.IsInsecure(reference.Registry)), credentials.Find(reference.Registry));
         var view = new TransferProgressView(quiet, Console.Out);
         var pull = new ImagePull(store, client, view);
         var image = RegistryClient.Run(reference.Registry, () => pull.PullAsync(reference, platform, CancellationToken.None));

@@ -37,7 +37,7 @@ public static class PushCommand
         var store = ImageStores.ForReading(context);
         var image = store.Resolve(p.Positionals[0]);
         var credentials = RegistryCredentials.Default(p.Value("authfile"));
-        using var client = new RegistryClient(RegistryEndpoint.For(target.Registry, tlsVerify), credentials.Find(target.Registry));
+        using var client = new RegistryClient(RegistryEndpoint.For(target.Registry, p.Has("tls-verify") ? tlsVerify : !RegistriesConfig.IsInsecure(target.Registry)), credentials.Find(target.Registry));
         var view = new TransferProgressView(quiet, Console.Out);
         var digest = RegistryClient.Run(target.Registry, () => new ImagePush(store, client, view).PushAsync(image, target, CancellationToken.None));
         if (quiet)

@@ -39,7 +39,8 @@ public static class RmiCommand
             catch (SkiffException e)
             {
                 Console.Error.WriteLine($"skiff: {e.Message}");
-                status = 1;
+                // A conflict (in use, several names) is skiff's own refusal: 125, as for every other engine error.
+                status = e.Category == ErrorCategory.Conflict ? 125 : Math.Max(status, 1);
             }
         }
         return status;

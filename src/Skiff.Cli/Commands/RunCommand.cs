@@ -36,7 +36,7 @@ public static class RunCommand
         var env = EnvironmentFlags.Parse(p.Values("env"), Environment.GetEnvironmentVariable);
         IReadOnlyList<string> layers, command;
         string workdir;
-        string? userSpec, passwd, group;
+        string? userSpec, passwd, group, imageId = null;
         if (p.Value("rootfs") is { } rootfs)
         {
             if (p.Positionals.Count == 0)
@@ -59,6 +59,7 @@ public static class RunCommand
             }
             var store = ImageStores.ForReading(context);
             var image = store.Resolve(p.Positionals[0]);
+            imageId = image.Id;
             var resolved = ImageLaunch.Resolve(store.ReadLaunch(image), new RunOverrides
             {
                 Command = p.Positionals.Skip(1).ToArray(),
@@ -120,6 +121,11 @@ public static class RunCommand
             TerminalCols = cols,
         };
         var dir = new ContainerDirectory(Path.Combine(context.Paths.Containers, spec.Id));
+        if (imageId is not null)
+        {
+            // rmi and image prune see the image in use for as long as the container directory exists.
+            ContainerUsage.Record(dir.Path, imageId);
+        }
         int code = new ForegroundRun(LinuxSyscalls.Instance).Execute(spec, dir, ids.Mapping, user);
         StartKeeper(ids.Mapping);
         return code;

@@ -64,6 +64,10 @@ public sealed class CgroupV2(string root, string relativePath) : ICgroup
         {
             CgroupFiles.Write(System.IO.Path.Combine(Dir, file), value);
         }
+        if (resources.Devices is { Count: > 0 } devices)
+        {
+            DeviceFilter.Attach(Dir, DeviceFilter.Compile([.. devices, .. DeviceFilter.Defaults]));
+        }
     }
 
     public void Freeze(bool frozen)

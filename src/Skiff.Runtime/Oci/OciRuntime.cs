@@ -107,10 +107,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             {
                 throw SkiffException.Invalid("linux.namespaces: a rootless container needs a user namespace (skiff-runc spec --rootless writes one)");
             }
-            if (cgroup is CgroupV2 && spec.Linux?.Resources?.Devices is { Count: > 0 })
-            {
-                warn("linux.resources.devices: device rules need an eBPF program on cgroup v2, which skiff-runc does not load yet; not applied");
-            }
+
             // Root of whatever user namespace we are in (the host's, or Podman's) writes maps itself.
             bool unprivilegedMaps = newUser && Interop.Libc.geteuid() != 0;
             var ctx = new OciLaunchContext
