@@ -237,7 +237,21 @@ public sealed partial class RegistryTests(SkiffInstall install, RegistryFixture 
         foreach (int delay in new[] { 40, 120, 250 })
         {
             using var started = box.StartSkiff(["pull", name]);
-            int skiff = mode == Mode.Root ? started.Pid : (await box.FindSkiffAsync(started)).Pid;
+            int skiff = started.Pid;
+            if (mode != Mode.Root)
+            {
+                // Rootless, skiff is runuser's child; over loopback it may be done before we see it.
+                var seen = box.FindSkiffAsync(started);
+                var done = started.WaitForExitAsync(TimeSpan.FromSeconds(30));
+                if (await Task.WhenAny(seen, done) == seen && seen.IsCompletedSuccessfully)
+                {
+                    skiff = (await seen).Pid;
+                }
+                else
+                {
+                    _ = seen.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed: it finished first
+                }
+            }
             await Task.Delay(delay);
             try
             {
