@@ -82,26 +82,9 @@ SKIFF_EXPORT int32_t skiff_release(int32_t sync_fd, int32_t go)
 
 SKIFF_EXPORT int32_t skiff_await_exec(int32_t err_fd, skiff_failure *failure)
 {
-    size_t got = 0;
-    while (got < sizeof(*failure)) {
-        ssize_t n = read(err_fd, (char *)failure + got, sizeof(*failure) - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            close(err_fd);
-            return -e;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
+    int32_t rc = skiff_read_report(err_fd, failure);
     close(err_fd);
-    if (got == 0)
-        return 0;
-    if (got != sizeof(*failure))
-        return -EPROTO;
-    return 1;
+    return rc;
 }
 
 static int32_t decode_status(const siginfo_t *info)
