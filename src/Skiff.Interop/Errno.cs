@@ -29,6 +29,7 @@ public static partial class Errno
     public const int ELOOP = 40;
     public const int EPROTO = 71;
     public const int EOPNOTSUPP = 95;
+    public const int ETIMEDOUT = 110;
 
     /// <summary>strerror's text, e.g. "Permission denied".</summary>
     public static string Describe(int errno)

@@ -30,7 +30,7 @@ public static class ChildFailureMessage
         }
         if (f.Step == ChildStep.Hook && op is not null)
         {
-            string how = f.Errno == -110 ? $"timed out after {op.U0} s" : $"exited {f.Errno}";
+            string how = f.Errno == -Errno.ETIMEDOUT ? $"timed out after {op.U0} s" : $"exited {f.Errno}";
             return SkiffException.Internal($"hooks.{op.S3}[{op.U1}]: {op.S0} {how}");
         }
         string what = op?.Describe() ?? "start the container";

@@ -12,14 +12,14 @@ public static class LoginCommand
         FlagSpec.Value("username", 'u', "string", "Username"),
         FlagSpec.Value("password", 'p', "string", "Password"),
         FlagSpec.Bool("password-stdin", FlagSpec.NoShort, "Take the password from stdin"),
-        FlagSpec.Bool("tls-verify", FlagSpec.NoShort, "Require HTTPS and verify certificates (default true; plain HTTP when false)"),
-        FlagSpec.Value("authfile", FlagSpec.NoShort, "string", "Path of the authentication file"),
+        RegistryFlags.TlsVerify,
+        RegistryFlags.AuthFile,
         FlagSpec.Bool("help", FlagSpec.NoShort, "Print usage"),
     ];
 
     private static readonly FlagSpec[] LogoutFlags =
     [
-        FlagSpec.Value("authfile", FlagSpec.NoShort, "string", "Path of the authentication file"),
+        RegistryFlags.AuthFile,
         FlagSpec.Bool("help", FlagSpec.NoShort, "Print usage"),
     ];
 
@@ -60,9 +60,8 @@ public static class LoginCommand
         {
             throw SkiffException.Invalid("login needs a username and a password: use -u USER and -p PASS or --password-stdin");
         }
-        bool tlsVerify = !p.Has("tls-verify") || p.Bool("tls-verify");
         var credential = new Credential(user, password);
-        using (var client = new RegistryClient(RegistryEndpoint.For(registry, p.Has("tls-verify") ? tlsVerify : !RegistriesConfig.IsInsecure(registry)), credential))
+        using (var client = new RegistryClient(RegistryFlags.Endpoint(p, registry), credential))
         {
             RegistryClient.Run(registry, async () =>
             {

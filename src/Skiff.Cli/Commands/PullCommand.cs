@@ -11,8 +11,8 @@ public static class PullCommand
     [
         FlagSpec.Bool("quiet", 'q', "Suppress the progress output, print only the image ID"),
         FlagSpec.Value("platform", FlagSpec.NoShort, "string", "Pull the image for this platform (default linux/amd64)"),
-        FlagSpec.Bool("tls-verify", FlagSpec.NoShort, "Require HTTPS and verify certificates (default true; plain HTTP when false)"),
-        FlagSpec.Value("authfile", FlagSpec.NoShort, "string", "Path of the authentication file"),
+        RegistryFlags.TlsVerify,
+        RegistryFlags.AuthFile,
         FlagSpec.Bool("help", FlagSpec.NoShort, "Print usage"),
     ];
 
@@ -30,11 +30,10 @@ public static class PullCommand
         }
         var reference = ImageReference.Parse(p.Positionals[0]);
         string platform = p.Value("platform") ?? "linux/amd64";
-        bool tlsVerify = !p.Has("tls-verify") || p.Bool("tls-verify");
         bool quiet = p.Bool("quiet");
         var store = ImageStores.ForWriting(context);
         var credentials = RegistryCredentials.Default(p.Value("authfile"));
-        using var client = new RegistryClient(RegistryEndpoint.For(reference.Registry, p.Has("tls-verify") ? tlsVerify : !RegistriesConfig.IsInsecure(reference.Registry)), credentials.Find(reference.Registry));
+        using var client = new RegistryClient(RegistryFlags.Endpoint(p, reference.Registry), credentials.Find(reference.Registry));
         var view = new TransferProgressView(quiet, Console.Out);
         var pull = new ImagePull(store, client, view);
         var image = RegistryClient.Run(reference.Registry, () => pull.PullAsync(reference, platform, CancellationToken.None));

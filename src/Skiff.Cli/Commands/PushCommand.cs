@@ -10,8 +10,8 @@ public static class PushCommand
     private static readonly FlagSpec[] Flags =
     [
         FlagSpec.Bool("quiet", 'q', "Suppress the progress output, print only the manifest digest"),
-        FlagSpec.Bool("tls-verify", FlagSpec.NoShort, "Require HTTPS and verify certificates (default true; plain HTTP when false)"),
-        FlagSpec.Value("authfile", FlagSpec.NoShort, "string", "Path of the authentication file"),
+        RegistryFlags.TlsVerify,
+        RegistryFlags.AuthFile,
         FlagSpec.Bool("help", FlagSpec.NoShort, "Print usage"),
     ];
 
@@ -32,12 +32,11 @@ public static class PushCommand
         {
             throw SkiffException.Invalid($"cannot push to a digest reference: {target.Familiar}");
         }
-        bool tlsVerify = !p.Has("tls-verify") || p.Bool("tls-verify");
         bool quiet = p.Bool("quiet");
         var store = ImageStores.ForReading(context);
         var image = store.Resolve(p.Positionals[0]);
         var credentials = RegistryCredentials.Default(p.Value("authfile"));
-        using var client = new RegistryClient(RegistryEndpoint.For(target.Registry, p.Has("tls-verify") ? tlsVerify : !RegistriesConfig.IsInsecure(target.Registry)), credentials.Find(target.Registry));
+        using var client = new RegistryClient(RegistryFlags.Endpoint(p, target.Registry), credentials.Find(target.Registry));
         var view = new TransferProgressView(quiet, Console.Out);
         var digest = RegistryClient.Run(target.Registry, () => new ImagePush(store, client, view).PushAsync(image, target, CancellationToken.None));
         if (quiet)

@@ -20,6 +20,10 @@ public sealed record OciLaunchContext
     /// <summary>A seccomp program compiled from linux.seccomp, or null.</summary>
     public (byte[] Filter, uint Flags)? Seccomp { get; init; }
     public int ParentDeathSignal { get; init; }
+    /// <summary>The container's cgroup for CLONE_INTO_CGROUP (v2), or -1.</summary>
+    public int CgroupFd { get; init; } = -1;
+    /// <summary>--preserve-fds: fds 3..3+N-1 stay open across exec.</summary>
+    public uint PreserveFds { get; init; }
 }
 
 /// <summary>
@@ -72,6 +76,7 @@ public static class OciLowering
         var plan = new LaunchPlan
         {
             CloneFlags = newNs, WaitForParent = true, ParentDeathSignal = ctx.ParentDeathSignal,
+            CgroupFd = ctx.CgroupFd, PreserveFds = ctx.PreserveFds,
             SendsState = spec.Hooks?.CreateContainer is { Count: > 0 } || (ctx.StartFifoFd >= 0 && spec.Hooks?.StartContainer is { Count: > 0 }),
             KeepSync = RuntimeHooks(spec),
         };
@@ -165,7 +170,7 @@ public static class OciLowering
     /// <summary>exec: join the container's namespaces, then the process as create would start it.</summary>
     public static LaunchPlan LowerExec(Process process, LinuxSpec? linux, OciLaunchContext ctx)
     {
-        var plan = new LaunchPlan { WaitForParent = false, ParentDeathSignal = ctx.ParentDeathSignal };
+        var plan = new LaunchPlan { WaitForParent = false, ParentDeathSignal = ctx.ParentDeathSignal, PreserveFds = ctx.PreserveFds };
         foreach (var (type, fd) in ctx.Joins)
         {
             plan.Ops.Add(LaunchOp.SetNs(fd, type));

@@ -119,16 +119,11 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                 SetGroupsDenied = unprivilegedMaps && (spec.Linux?.GidMappings?.Count ?? 0) <= 1,
                 Seccomp = Compile(spec.Linux?.Seccomp),
                 ParentDeathSignal = pdeathsig,
+                CgroupFd = cgroupFd,
+                PreserveFds = options.PreserveFds,
             };
             var plan = OciLowering.LowerCreate(loaded, ctx);
-            var withCgroup = new LaunchPlan
-            {
-                CloneFlags = plan.CloneFlags, WaitForParent = true, ParentDeathSignal = pdeathsig,
-                CgroupFd = cgroupFd, PreserveFds = options.PreserveFds, SendsState = plan.SendsState, KeepSync = plan.KeepSync,
-            };
-            withCgroup.Ops.AddRange(plan.Ops);
-
-            child = sys.Launch(withCgroup);
+            child = sys.Launch(plan);
             try
             {
                 if (newUser)
@@ -145,10 +140,10 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                 sys.Release(child, go: false);
                 throw;
             }
-            if (withCgroup.SendsState || withCgroup.KeepSync)
+            if (plan.SendsState || plan.KeepSync)
             {
                 byte[]? json = null;
-                if (withCgroup.SendsState)
+                if (plan.SendsState)
                 {
                     json = StateJson(record, child.Pid, "creating");
                     if (json.Length > 65536)
@@ -157,13 +152,13 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                         throw SkiffException.Invalid("hooks: the container's state is over 64 KiB (annotations?): too large to hand to createContainer/startContainer hooks");
                     }
                 }
-                sys.ReleaseWithState(child, json, keepOpen: withCgroup.KeepSync);
+                sys.ReleaseWithState(child, json, keepOpen: plan.KeepSync);
             }
             else
             {
                 sys.Release(child, go: true);
             }
-            int pid = AwaitCreated(child, withCgroup, () =>
+            int pid = AwaitCreated(child, plan, () =>
             {
                 var creating = JsonState(record, child.Pid, "creating");
                 HookRunner.Run("prestart", spec.Hooks?.Prestart, creating);
@@ -673,11 +668,10 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                 SetGroupsDenied = setgroups == "deny",
                 Seccomp = Compile(spec?.Linux?.Seccomp),
                 ParentDeathSignal = options.Detach ? 0 : SIGKILL,
+                PreserveFds = options.PreserveFds,
             };
             var plan = OciLowering.LowerExec(process, spec?.Linux, ctx);
-            var withFds = new LaunchPlan { CloneFlags = 0, ParentDeathSignal = ctx.ParentDeathSignal, PreserveFds = options.PreserveFds };
-            withFds.Ops.AddRange(plan.Ops);
-            child = sys.Launch(withFds);
+            child = sys.Launch(plan);
             sys.Close(pair.Child);
             pair.Child = -1;
             sys.Release(child, go: true);
@@ -693,7 +687,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                     continue;
                 }
                 sys.Wait(child);
-                throw ChildFailureMessage.ToException(r, withFds);
+                throw ChildFailureMessage.ToException(r, plan);
             }
             if (pid != child.Pid)
             {

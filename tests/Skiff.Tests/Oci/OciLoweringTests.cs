@@ -208,4 +208,15 @@ public class OciLoweringTests
         Assert.Equal(LaunchOpKind.PivotRoot, plan.Ops[sync + 2].Kind);
         Assert.DoesNotContain(plan.Ops, o => o.Kind == LaunchOpKind.Hook && o.S0 == "/h/pre");
     }
+
+    [Fact]
+    public void The_cgroup_fd_and_preserved_fds_of_the_context_reach_the_plan()
+    {
+        var create = OciLowering.LowerCreate(Loaded(), Ctx with { CgroupFd = 12, PreserveFds = 2 });
+        Assert.Equal(12, create.CgroupFd);
+        Assert.Equal(2u, create.PreserveFds);
+        var exec = OciLowering.LowerExec(Loaded().Spec.Process!, null, new OciLaunchContext { PreserveFds = 3 });
+        Assert.Equal(3u, exec.PreserveFds);
+        Assert.Equal(-1, exec.CgroupFd);
+    }
 }
