@@ -40,6 +40,7 @@ struct child_ctx {
     int err_fd;
     int root_fd;
     int op_index;
+    const char *skipped;   /* an OPTIONAL MKFILE_P could not make this target: its BIND and SETATTR are skipped */
     const char *exec_path; /* resolved by WAIT_START before it reports "created" */
     char exec_buf[PATH_MAX];
 };
@@ -772,7 +773,7 @@ static void mkdir_p(struct child_ctx *ctx, const char *path, mode_t mode)
     }
 }
 
-static void mkfile_p(struct child_ctx *ctx, const char *path)
+static void mkfile_p(struct child_ctx *ctx, const char *path, int optional)
 {
     char buf[PATH_MAX], name[NAME_MAX + 1];
     size_t len = strlen(path);
@@ -788,6 +789,13 @@ static void mkfile_p(struct child_ctx *ctx, const char *path)
     if (dir_fd < 0)
         fail(ctx, SKIFF_STEP_RESOLVE, errno);
     int fd = openat(dir_fd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && optional && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+        /* A root filesystem the container may not write (a host directory rootless):
+         * the bind onto this target is skipped rather than the container refused. */
+        ctx->skipped = path;
+        close(dir_fd);
+        return;
+    }
     if (fd < 0 && errno != EEXIST && errno != EISDIR && errno != ELOOP)
         fail(ctx, SKIFF_STEP_MKFILE, errno);
     if (fd >= 0)
@@ -893,6 +901,8 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
             op_mount_fs(&ctx, op);
             break;
         case SKIFF_OP_BIND:
+            if (ctx.skipped && strcmp(ctx.skipped, op->s2) == 0)
+                break;
             bind_tree(&ctx, op->s3, op->s2, op->attr, (op->flags & SKIFF_F_RECURSIVE) != 0);
             break;
         case SKIFF_OP_MKDIR:
@@ -929,6 +939,8 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
             op_mask(&ctx, op);
             break;
         case SKIFF_OP_SETATTR:
+            if (ctx.skipped && strcmp(ctx.skipped, op->s2) == 0)
+                break;
             op_setattr(&ctx, op);
             break;
         case SKIFF_OP_RLIMIT:
@@ -986,7 +998,7 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
             mkdir_p(&ctx, op->s2, (mode_t)op->attr);
             break;
         case SKIFF_OP_MKFILE_P:
-            mkfile_p(&ctx, op->s2);
+            mkfile_p(&ctx, op->s2, (op->flags & SKIFF_F_OPTIONAL) != 0);
             break;
         case SKIFF_OP_CHDIR:
             op_chdir(&ctx, op->s0);

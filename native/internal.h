@@ -10,6 +10,8 @@ int skiff_send_fd_raw(int sock, int fd);
 
 unsigned skiff_host_uid(void);
 int skiff_start_time(int pid, unsigned long long *start);
+/* keeper.c: join the keeper's user namespace (or see we are in it); once per process. */
+void skiff_keeper_attach(int argc, char **argv);
 
 #define SKIFF_EXPORT __attribute__((visibility("default")))
 

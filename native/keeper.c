@@ -122,12 +122,59 @@ __attribute__((noreturn)) static void keeper_main(void)
         pause();
 }
 
-__attribute__((constructor)) static void skiff_keeper_join(int argc, char **argv, char **envp)
+/* Inside a user namespace that maps root to an unprivileged host uid, and that namespace
+ * is the keeper's: behave as a process that joined it. */
+static void inherit_keeper(void)
 {
-    (void)envp;
+    char buf[256];
+    int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    unsigned inside, outside, count;
+    if (sscanf(buf, " %u %u %u", &inside, &outside, &count) != 3 || inside != 0 || outside == 0)
+        return;
+    host_uid = outside;
+    joined_pid = -1; /* so that skiff_runtime_dir names the user's directory */
+    char dir[PATH_MAX], pid_file[PATH_MAX + 32];
+    int pid = -1;
+    if (skiff_runtime_dir(dir, sizeof(dir)) >= 0) {
+        snprintf(pid_file, sizeof(pid_file), "%s/%s", dir, SKIFF_KEEPER_PID_FILE);
+        pid = skiff_keeper_read(pid_file);
+    }
+    struct stat ours, theirs;
+    char ns[64];
+    snprintf(ns, sizeof(ns), "/proc/%d/ns/user", pid);
+    if (pid > 0 && stat("/proc/self/ns/user", &ours) == 0 && stat(ns, &theirs) == 0 &&
+        ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev) {
+        joined_pid = pid;
+        return;
+    }
+    joined_pid = 0;
+    host_uid = (unsigned)-1;
+}
+
+/* Join the keeper's user namespace, or recognise that we were started inside it. Runs
+ * once, from whichever constructor comes first (this file's or the supervisor face's). */
+void skiff_keeper_attach(int argc, char **argv)
+{
+    static int attached;
+    if (attached)
+        return;
+    attached = 1;
     if (argc > 0 && argv && argv[0] && strcmp(argv[0], SKIFF_KEEPER_ARGV0) == 0)
         keeper_main();
-    if (geteuid() == 0 || getenv("SKIFF_NO_KEEPER"))
+    if (geteuid() == 0) {
+        /* Started from inside the keeper's namespace (a supervisor's worker, its exit
+         * command): still the rootless user's skiff, not the host's root. */
+        inherit_keeper();
+        return;
+    }
+    if (getenv("SKIFF_NO_KEEPER"))
         return;
     /* The OCI runtime face keeps runc's rootless semantics: its callers bring their
      * own user namespace (Podman) or ask for one in config.json. */
@@ -163,4 +210,10 @@ SKIFF_EXPORT int32_t skiff_process_start_time(int32_t pid, uint64_t *start)
         return -ESRCH;
     *start = s;
     return 0;
+}
+
+__attribute__((constructor)) static void skiff_keeper_join(int argc, char **argv, char **envp)
+{
+    (void)envp;
+    skiff_keeper_attach(argc, argv);
 }

@@ -11,6 +11,12 @@
 #include "internal.h"
 #include "skiff.h"
 
+/* The supervisor face (supervisor.c) is chosen by argv[0] before .NET starts, so no
+ * managed call may ever reach it: this reference makes the linker take its object from
+ * the archive anyway (launch.o is always in). */
+extern const int skiff_supervisor_face_linked;
+__attribute__((used)) static const int *const supervisor_face = &skiff_supervisor_face_linked;
+
 SKIFF_EXPORT int32_t skiff_launch(const skiff_plan *plan, skiff_child *child)
 {
     if (!plan || !child || plan->abi != SKIFF_ABI_VERSION || !plan->ops)
@@ -31,6 +37,11 @@ SKIFF_EXPORT int32_t skiff_launch(const skiff_plan *plan, skiff_child *child)
     args.flags = plan->clone_flags | CLONE_PIDFD;
     args.pidfd = (uint64_t)(uintptr_t)&pidfd;
     args.exit_signal = SIGCHLD;
+    if (plan->flags & SKIFF_PLAN_PARENT) {
+        /* clone3 refuses an exit signal with CLONE_PARENT: the child inherits ours (SIGCHLD). */
+        args.flags |= CLONE_PARENT;
+        args.exit_signal = 0;
+    }
     if (plan->cgroup_fd >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = (uint64_t)plan->cgroup_fd;

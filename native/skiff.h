@@ -62,7 +62,8 @@ typedef enum skiff_op_kind {
                                  The next op must be EXEC: its file is resolved first, so a missing command
                                  fails create, not start */
     SKIFF_OP_MKDIR_P = 32,    /* s2 in root, attr mode: every missing component is made */
-    SKIFF_OP_MKFILE_P = 33,   /* s2 in root: missing parents made, then an empty file (a bind target) */
+    SKIFF_OP_MKFILE_P = 33,   /* s2 in root: missing parents made, then an empty file (a bind target); flags OPTIONAL:
+                               * if the target cannot be written (EACCES, EPERM, EROFS), BIND and SETATTR ops on it are skipped */
     SKIFF_OP_SYNC = 35,       /* report SKIFF_REPORT_SYNC and wait for one more byte on the sync pipe
                                  (prestart and createRuntime hooks run in the parent meanwhile) */
     SKIFF_OP_HOOK = 34,       /* runtime-spec hook run from the child, in the container's namespaces: s0 path
@@ -103,6 +104,8 @@ enum {
     SKIFF_PLAN_WAIT_SYNC = 1u << 0, /* wait for the parent's go byte (id maps written) */
     SKIFF_PLAN_STATE = 1u << 1,     /* after the go byte: a 4-byte length and the state JSON for hooks */
     SKIFF_PLAN_KEEP_SYNC = 1u << 2, /* the sync pipe stays open after the go byte, for SKIFF_OP_SYNC */
+    SKIFF_PLAN_PARENT = 1u << 3,    /* CLONE_PARENT: the child is our parent's child (a supervisor's worker
+                                       launches the container as the supervisor's own child); no pidfd wait */
 };
 
 typedef struct skiff_plan {
@@ -229,6 +232,16 @@ int32_t skiff_keeper_read(const char *pid_file);
 int32_t skiff_keeper_joined(void);
 /* /proc/PID/stat's start time, for recording a keeper. 0 or -errno. */
 int32_t skiff_process_start_time(int32_t pid, uint64_t *start);
+
+/* The container supervisor (supervisor.c): this binary run as SKIFF_SUPERVISOR_ARGV0. */
+#define SKIFF_SUPERVISOR_ARGV0 "skiff-supervisor"
+#define SKIFF_SUPERVISOR_READY_FD 3
+/* posix_spawn of a supervisor (argv says "--ready-fd 3"): a pipe's write end is its fd 3,
+ * the read end goes to *ready_fd. Waits for the first process, which forks the supervisor
+ * and exits at once: returns that exit code (the ready line says the rest), or -errno. */
+int32_t skiff_supervisor_spawn(const char *path, const char *const *argv, const char *const *envp, int32_t *ready_fd);
+/* The worker's one message on its fd 3: text, and fds passed with SCM_RIGHTS (at most 17). */
+int32_t skiff_supervisor_report(int32_t sock, const uint8_t *text, int32_t len, const int32_t *fds, int32_t nfds);
 
 /* Kernel feature probe, run in a throw-away child. Each field: 0 works, else errno. */
 typedef struct skiff_probe {

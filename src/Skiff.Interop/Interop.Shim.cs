@@ -142,5 +142,18 @@ public static unsafe partial class Interop
 
         [LibraryImport(Lib, EntryPoint = "skiff_probe_kernel", StringMarshalling = StringMarshalling.Utf8)]
         public static partial int ProbeKernel(string dir, Probe* probe);
+
+        /// <summary>native/supervisor.c: this binary under that name is a container supervisor.</summary>
+        public const string SupervisorArgv0 = "skiff-supervisor";
+        /// <summary>The supervisor's --ready-fd, where SupervisorSpawn puts the ready pipe.</summary>
+        public const int SupervisorReadyFd = 3;
+        /// <summary>The launch plan flag that adds CLONE_PARENT (SKIFF_PLAN_PARENT).</summary>
+        public const uint PlanParent = 8;
+
+        [LibraryImport(Lib, EntryPoint = "skiff_supervisor_spawn")]
+        public static partial int SupervisorSpawn(byte* path, byte** argv, byte** envp, int* readyFd);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_supervisor_report")]
+        public static partial int SupervisorReport(int sock, byte* text, int len, int* fds, int nfds);
     }
 }

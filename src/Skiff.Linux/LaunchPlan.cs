@@ -31,5 +31,10 @@ public sealed class LaunchPlan
     public bool SendsState { get; init; }
     /// <summary>The sync pipe stays open after the go byte: the plan has a Sync op.</summary>
     public bool KeepSync { get; init; }
+    /// <summary>
+    /// CLONE_PARENT: the child becomes our parent's child. A supervisor's worker launches
+    /// the container this way so the supervisor can wait for it; the worker cannot.
+    /// </summary>
+    public bool CloneParent { get; set; }
     public List<LaunchOp> Ops { get; } = [];
 }

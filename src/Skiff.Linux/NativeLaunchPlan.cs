@@ -36,7 +36,8 @@ public sealed unsafe class NativeLaunchPlan : IDisposable
         p->CloneFlags = (ulong)plan.CloneFlags;
         p->CgroupFd = plan.CgroupFd;
         p->PDeathSig = plan.ParentDeathSignal;
-        p->Flags = (plan.WaitForParent ? 1u : 0u) | (plan.SendsState ? 2u : 0u) | (plan.KeepSync ? 4u : 0u);
+        p->Flags = (plan.WaitForParent ? 1u : 0u) | (plan.SendsState ? 2u : 0u) | (plan.KeepSync ? 4u : 0u)
+            | (plan.CloneParent ? Interop.Shim.PlanParent : 0u);
         p->PreserveFds = plan.PreserveFds;
         p->Ops = nativeOps;
         for (int i = 0; i < ops.Count; i++)
