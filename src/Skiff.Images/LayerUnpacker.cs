@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.Text;
 
 namespace Skiff.Images;
 
@@ -40,6 +39,7 @@ public sealed class LayerUnpacker
     private readonly HashSet<string> _knownDirs = new(StringComparer.Ordinal);
     private readonly List<(string Path, UnixFileMode Mode, DateTimeOffset MTime)> _dirMeta = [];
     private readonly UnpackResult _result = new();
+    private IReadOnlyList<PaxRecord> _pax = [];
 
     private LayerUnpacker(string root, UnpackOptions options)
     {
@@ -63,14 +63,22 @@ public sealed class LayerUnpacker
 
     private void Run(Stream tar)
     {
-        using var reader = new TarReader(tar, leaveOpen: true);
+        // The tap keeps each entry's PAX records as raw bytes: TarReader's UTF-8 strings corrupt binary xattrs.
+        var tap = new PaxHeaderTap(tar);
+        using var reader = new TarReader(tap, leaveOpen: true);
         TarEntry? entry;
+        long seen = 0;
         while ((entry = reader.GetNextEntry()) is not null)
         {
+            if (++seen != tap.Entries)
+            {
+                throw SkiffException.Invalid($"the layer's tar headers could not be followed at entry \"{entry.Name}\"");
+            }
             if (entry.EntryType == TarEntryType.GlobalExtendedAttributes)
             {
                 continue;
             }
+            _pax = tap.Records;
             _result.Entries++;
             Apply(entry);
         }
@@ -150,7 +158,7 @@ public sealed class LayerUnpacker
                 }
                 _knownDirs.Add(path);
                 Own(path, entry);
-                Xattrs(path, entry);
+                Xattrs(path);
                 _dirMeta.Add((path, entry.Mode, entry.ModificationTime));
                 break;
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
@@ -158,7 +166,7 @@ public sealed class LayerUnpacker
                 WriteFile(path, entry);
                 Own(path, entry);
                 File.SetUnixFileMode(path, entry.Mode);
-                Xattrs(path, entry);
+                Xattrs(path);
                 SetTimes(path, entry.ModificationTime);
                 break;
             case TarEntryType.SymbolicLink:
@@ -351,13 +359,9 @@ public sealed class LayerUnpacker
         }
     }
 
-    private void Xattrs(string path, TarEntry entry)
+    private void Xattrs(string path)
     {
-        if (entry is not PaxTarEntry pax)
-        {
-            return;
-        }
-        foreach (var (key, value) in pax.ExtendedAttributes)
+        foreach (var (key, value) in _pax)
         {
             if (!key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal))
             {
@@ -365,13 +369,13 @@ public sealed class LayerUnpacker
             }
             string name = key["SCHILY.xattr.".Length..];
             // Overlay's own attributes from a layer would steer the container's overlay: never copied.
-            // A value .NET could not decode as UTF-8 would be written wrong: skipped.
-            if (name.Contains(".overlay.", StringComparison.Ordinal) || value.Contains('\uFFFD'))
+            // A name that is not UTF-8 cannot be passed on as it was: skipped. Values are the archive's bytes.
+            if (name.Length == 0 || name.Contains(".overlay.", StringComparison.Ordinal) || name.Contains('\uFFFD'))
             {
                 _result.SkippedXattrs++;
                 continue;
             }
-            SetXattr(path, name, Encoding.UTF8.GetBytes(value), required: false);
+            SetXattr(path, name, value, required: false);
         }
     }
 

@@ -29,31 +29,61 @@ public static class AtomicFile
         Write(path, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(value, type));
 }
 
-/// <summary>An exclusive flock on the store: held around every change to shared structures.</summary>
+/// <summary>
+/// An exclusive flock on the store: held around every change to shared structures. The
+/// file is opened with open(2), not a FileStream: a FileStream takes a non-blocking shared
+/// flock of its own on open, which fails (instead of waiting) while another holder has the
+/// exclusive lock, be it another skiff process or another request of `skiff serve`.
+/// </summary>
 public sealed class StoreLock : IDisposable
 {
-    private readonly FileStream _file;
+    private const int O_RDONLY = 0, O_CLOEXEC = 0x80000;
+    private int _fd;
 
-    private StoreLock(FileStream file) => _file = file;
+    private StoreLock(int fd) => _fd = fd;
 
     public static StoreLock Acquire(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var f = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
-        // FileStream takes an advisory lock of its own (per open file); flock is what other skiffs see.
-        while (Native.flock((int)f.SafeFileHandle.DangerousGetHandle(), 2 /* LOCK_EX */) < 0)
+        int fd = Native.open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && Native.Errno == Errno.ENOENT)
+        {
+            try
+            {
+                using (new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite))
+                {
+                }
+            }
+            catch (IOException)
+            {
+                // Made and locked by another holder in the meantime: it exists, which is all this wanted.
+            }
+            fd = Native.open(path, O_RDONLY | O_CLOEXEC);
+        }
+        if (fd < 0)
+        {
+            throw new SystemCallException($"open {path}", Native.Errno);
+        }
+        while (Native.flock(fd, 2 /* LOCK_EX */) < 0)
         {
             int err = Native.Errno;
             if (err != Errno.EINTR)
             {
-                f.Dispose();
+                Native.close(fd);
                 throw new SystemCallException($"lock {path}", err);
             }
         }
-        return new StoreLock(f);
+        return new StoreLock(fd);
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0)
+        {
+            Native.close(fd);
+        }
+    }
 }
 
 /// <summary>Names of temporary files and directories that say which process made them, so leftovers of a killed one can be told apart.</summary>

@@ -22,6 +22,10 @@ public sealed class ImagePull(ImageStore store, RegistryClient client, ITransfer
     /// <summary>After a pull: the store had this manifest already, nothing was fetched but documents.</summary>
     public bool UpToDate { get; private set; }
 
+    /// <summary>Docker's closing line of a pull: whether anything new came.</summary>
+    public string Status(ImageReference reference) =>
+        UpToDate ? $"Status: Image is up to date for {reference.Familiar}" : $"Status: Downloaded newer image for {reference.Familiar}";
+
     public async Task<ImageRecord> PullAsync(ImageReference reference, string platform, CancellationToken ct)
     {
         string repo = reference.Repository;

@@ -471,11 +471,15 @@ public sealed class RegistryClient : IDisposable
     /// Runs one registry operation to the end for a verb: a network failure the client did
     /// not already turn into a SkiffException (a body cut short, a timeout) becomes one here.
     /// </summary>
-    public static T Run<T>(string registry, Func<Task<T>> operation)
+    public static T Run<T>(string registry, Func<Task<T>> operation) =>
+        RunAsync(registry, operation).GetAwaiter().GetResult();
+
+    /// <summary>Run for callers that stay asynchronous (the API daemon); the same errors.</summary>
+    public static async Task<T> RunAsync<T>(string registry, Func<Task<T>> operation)
     {
         try
         {
-            return operation().GetAwaiter().GetResult();
+            return await operation();
         }
         catch (Exception e) when (e is HttpRequestException or HttpIOException or OperationCanceledException
                                    || e is IOException { InnerException: SocketException })

@@ -5,6 +5,11 @@ namespace Skiff.Runtime.Oci;
 /// <summary>A runtime-spec mount's options split the way mount(8) reads them.</summary>
 public sealed record MountOptions(MountAttr Set, MountAttr Clear, bool Bind, bool Recursive, uint Propagation, bool PropagationRecursive, string Data)
 {
+    /// <summary>skiff's own option (never from a bundle's user): a bind whose target cannot be made is skipped.</summary>
+    public const string SkipIfUnwritable = "x-skiff.skip-if-unwritable";
+
+    public bool Optional { get; init; }
+
     public const uint MsUnbindable = 1 << 17;
     public const uint MsPrivate = 1 << 18;
     public const uint MsSlave = 1 << 19;
@@ -13,7 +18,7 @@ public sealed record MountOptions(MountAttr Set, MountAttr Clear, bool Bind, boo
     public static MountOptions Parse(IReadOnlyList<string>? options)
     {
         MountAttr set = 0, clear = 0;
-        bool bind = false, recursive = false, propRec = false;
+        bool bind = false, recursive = false, propRec = false, optional = false;
         uint propagation = 0;
         var data = new List<string>();
         foreach (var o in options ?? [])
@@ -42,6 +47,7 @@ public sealed record MountOptions(MountAttr Set, MountAttr Clear, bool Bind, boo
                 case "rslave": propagation = MsSlave; propRec = true; break;
                 case "unbindable": propagation = MsUnbindable; break;
                 case "runbindable": propagation = MsUnbindable; propRec = true; break;
+                case SkipIfUnwritable: optional = true; break;
                 case "defaults" or "async" or "auto" or "noauto" or "nouser" or "user" or "loud" or "silent"
                     or "norelatime" or "atime" or "diratime" or "nostrictatime" or "sync" or "dirsync" or "mand" or "nomand"
                     or "tmpcopyup" or "notmpcopyup" or "copy-symlink" or "Z" or "z" or "U" or "private-shared":
@@ -49,6 +55,6 @@ public sealed record MountOptions(MountAttr Set, MountAttr Clear, bool Bind, boo
                 default: data.Add(o); break;
             }
         }
-        return new MountOptions(set, clear, bind, recursive, propagation, propRec, string.Join(',', data));
+        return new MountOptions(set, clear, bind, recursive, propagation, propRec, string.Join(',', data)) { Optional = optional };
     }
 }

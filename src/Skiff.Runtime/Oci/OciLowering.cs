@@ -24,7 +24,25 @@ public sealed record OciLaunchContext
     public int CgroupFd { get; init; } = -1;
     /// <summary>--preserve-fds: fds 3..3+N-1 stay open across exec.</summary>
     public uint PreserveFds { get; init; }
+
+    // The engine's containers (skiff run/create); skiff-runc leaves these unset.
+
+    /// <summary>Mount the image's layers as the root instead of binding the bundle's rootfs onto itself.</summary>
+    public OverlayRoot? Overlay { get; init; }
+    /// <summary>Bring lo up in the new network namespace (runc does it for a namespace it creates).</summary>
+    public bool LoopbackUp { get; init; }
+    /// <summary>/dev/null as stdin: a container without -i or a terminal.</summary>
+    public bool StdinNull { get; init; }
+    /// <summary>CLONE_PARENT: a supervisor's worker launches the container as the supervisor's child.</summary>
+    public bool CloneParent { get; init; }
 }
+
+/// <summary>
+/// An overlay root: read-only layers (topmost first), the container's upper and work
+/// directories and the host directory it is mounted on; volatile for a throw-away
+/// container, userxattr inside a user namespace.
+/// </summary>
+public sealed record OverlayRoot(IReadOnlyList<string> Lowers, string Upper, string Work, string Target, bool Volatile, bool UserXattr);
 
 /// <summary>
 /// Lowers a validated runtime-spec config into the flat launch plan of native/child.c:
@@ -76,7 +94,7 @@ public static class OciLowering
         var plan = new LaunchPlan
         {
             CloneFlags = newNs, WaitForParent = true, ParentDeathSignal = ctx.ParentDeathSignal,
-            CgroupFd = ctx.CgroupFd, PreserveFds = ctx.PreserveFds,
+            CgroupFd = ctx.CgroupFd, PreserveFds = ctx.PreserveFds, CloneParent = ctx.CloneParent,
             SendsState = spec.Hooks?.CreateContainer is { Count: > 0 } || (ctx.StartFifoFd >= 0 && spec.Hooks?.StartContainer is { Count: > 0 }),
             KeepSync = RuntimeHooks(spec),
         };
@@ -98,9 +116,18 @@ public static class OciLowering
 
         // Nothing we mount may reach the host: the whole tree becomes a slave (or as the spec asks).
         ops.Add(RootPropagation(linux.RootfsPropagation));
-        // pivot_root wants the root to be a mount point: bind the rootfs onto itself.
-        ops.Add(LaunchOp.Bind(loaded.RootFs, loaded.RootFs, 0, recursive: true));
-        ops.Add(LaunchOp.Root(loaded.RootFs));
+        if (ctx.Overlay is { } overlay)
+        {
+            var flags = (overlay.UserXattr ? LaunchOpFlags.UserXattr : 0) | (overlay.Volatile ? LaunchOpFlags.Volatile : 0);
+            ops.Add(LaunchOp.Overlay(overlay.Lowers, overlay.Upper, overlay.Work, overlay.Target, flags));
+            ops.Add(LaunchOp.Root(overlay.Target));
+        }
+        else
+        {
+            // pivot_root wants the root to be a mount point: bind the rootfs onto itself.
+            ops.Add(LaunchOp.Bind(loaded.RootFs, loaded.RootFs, 0, recursive: true));
+            ops.Add(LaunchOp.Root(loaded.RootFs));
+        }
 
         bool ownNet = newNs.HasFlag(CloneFlags.NewNet) || ctx.Joins.Any(j => j.Type == CloneFlags.NewNet);
         var mounts = spec.Mounts ?? [];
@@ -144,11 +171,24 @@ public static class OciLowering
         }
         if (spec.Root?.Readonly == true)
         {
+            if (ctx.Overlay is not null)
+            {
+                // Docker makes a missing working directory before the root turns read-only.
+                ops.Add(LaunchOp.MkdirP(spec.Process!.Cwd, (UnixFileMode)0b111_101_101));
+            }
             ops.Add(LaunchOp.SetAttr("/", MountAttr.ReadOnly, 0, 0, LaunchOpFlags.None));
         }
         if (!string.IsNullOrEmpty(spec.Hostname))
         {
             ops.Add(LaunchOp.Hostname(spec.Hostname));
+        }
+        if (ctx.LoopbackUp)
+        {
+            ops.Add(LaunchOp.LoopbackUp());
+        }
+        if (ctx.StdinNull)
+        {
+            ops.Add(LaunchOp.StdinNull());
         }
         AddProcess(ops, spec.Process!, linux, ctx, spec.Hooks?.StartContainer);
         return plan;
@@ -279,7 +319,8 @@ public static class OciLowering
             {
                 throw SkiffException.NotFound($"mount {m.Destination}: source {source}: no such file or directory");
             }
-            ops.Add(Directory.Exists(source) ? LaunchOp.MkdirP(m.Destination, (UnixFileMode)0b111_101_101) : LaunchOp.MkFileP(m.Destination));
+            ops.Add(Directory.Exists(source) ? LaunchOp.MkdirP(m.Destination, (UnixFileMode)0b111_101_101)
+                : o.Optional ? LaunchOp.MkFileP(m.Destination).WithFlags(LaunchOpFlags.Optional) : LaunchOp.MkFileP(m.Destination));
             ops.Add(LaunchOp.Bind(source, m.Destination, o.Set, o.Recursive || type == "rbind"));
         }
         else

@@ -608,12 +608,6 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
 
     // ---- exec --------------------------------------------------------------------------------
 
-    private static readonly (string Name, CloneFlags Flag)[] JoinOrder =
-    [
-        ("user", CloneFlags.NewUser), ("ipc", CloneFlags.NewIpc), ("uts", CloneFlags.NewUts), ("net", CloneFlags.NewNet),
-        ("pid", CloneFlags.NewPid), ("cgroup", CloneFlags.NewCgroup), ("mnt", CloneFlags.NewNs),
-    ];
-
     public int Exec(string id, Process process, ExecOptions options)
     {
         var record = store.Load(id);
@@ -638,21 +632,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
         LaunchedChild? child = null;
         try
         {
-            var joins = new List<(CloneFlags, int)>();
-            foreach (var (name, flag) in JoinOrder)
-            {
-                if (SameNamespace(record.Pid, name))
-                {
-                    continue;
-                }
-                int fd = Interop.Libc.open($"/proc/{record.Pid}/ns/{name}", Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC);
-                if (fd < 0)
-                {
-                    throw new SystemCallException($"open /proc/{record.Pid}/ns/{name}", Marshal.GetLastPInvokeError());
-                }
-                fds.Add(fd);
-                joins.Add((flag, fd));
-            }
+            var joins = NamespaceJoins.Open(record.Pid, fds);
             int consoleFd = pair.Child;
             if (process.Terminal && consoleFd < 0)
             {
@@ -721,20 +701,6 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             {
                 Close(child);
             }
-        }
-    }
-
-    private static bool SameNamespace(int pid, string name)
-    {
-        try
-        {
-            var theirs = new FileInfo($"/proc/{pid}/ns/{name}").LinkTarget;
-            var ours = new FileInfo($"/proc/self/ns/{name}").LinkTarget;
-            return theirs is not null && theirs == ours;
-        }
-        catch (IOException)
-        {
-            return false;
         }
     }
 
