@@ -44,6 +44,29 @@ public static class Program
             return verb switch
             {
                 "run" => RunCommand.Execute(context, rest),
+                "create" => CreateCommand.Execute(context, rest),
+                "start" => StartCommand.Execute(context, rest),
+                "stop" => StopCommand.Execute(context, rest, restart: false),
+                "restart" => StopCommand.Execute(context, rest, restart: true),
+                "kill" => KillCommand.Execute(context, rest),
+                "rm" => RmCommand.Execute(context, rest),
+                "exec" => ExecCommand.Execute(context, rest),
+                "attach" => AttachCommand.Execute(context, rest),
+                "ps" => PsCommand.Execute(context, rest),
+                "inspect" => InspectCommand.Execute(context, rest),
+                "logs" => LogsCommand.Execute(context, rest),
+                "wait" => WaitCommand.Execute(context, rest),
+                "rename" => RenameCommand.Execute(context, rest),
+                "top" => TopCommand.Execute(context, rest),
+                "cp" => CpCommand.Execute(context, rest),
+                "pause" => PauseCommand.Pause(context, rest),
+                "unpause" => PauseCommand.Unpause(context, rest),
+                "stats" => StatsCommand.Execute(context, rest),
+                "container" => ContainerCommand.Execute(context, rest),
+                "volume" => VolumeCommand.Execute(context, rest),
+                "serve" => ServeCommand.Execute(context, rest),
+                "__launch" => WorkerCommand.Execute(context, rest),
+                "__net-test" => global::Skiff.Runtime.Network.NetworkProbe.Execute(rest),
                 "images" => ImageVerb.Guard(() => ImagesCommand.Execute(context, rest)),
                 "image" => ImageVerb.Guard(() => ImageCommand.Execute(context, rest)),
                 "import" => ImageVerb.Guard(() => ImportCommand.Execute(context, rest)),
@@ -104,6 +127,27 @@ public static class Program
 
         Commands:
           run       Run a command in a new container
+          create    Create a new container
+          start     Start one or more stopped containers
+          stop      Stop one or more running containers
+          restart   Restart one or more containers
+          kill      Kill one or more running containers
+          rm        Remove one or more containers
+          exec      Execute a command in a running container
+          attach    Attach local standard input, output, and error streams to a running container
+          ps        List containers
+          inspect   Return low-level information on containers and images
+          logs      Fetch the logs of a container
+          wait      Block until one or more containers stop, then print their exit codes
+          rename    Rename a container
+          top       Display the running processes of a container
+          cp        Copy files/folders between a container and the local filesystem
+          pause     Pause all processes within one or more containers
+          unpause   Unpause all processes within one or more containers
+          stats     Display resource usage statistics of containers
+          container Manage containers
+          volume    Manage volumes
+          serve     Serve the Docker Engine API on a unix socket
           images    List images
           image     Manage images (ls, inspect, history, prune, rm, tag, import, save, load)
           history   Show the history of an image

@@ -63,7 +63,7 @@ public sealed class RunBasicsTests(SkiffInstall install)
             (await HostProcess.RunAsync(["chown", "-R", $"{user}:", rootfs])).AssertExit(0);
         }
 
-        var result = await box.Skiff(["run", "--rootfs", rootfs, "sh", "-c", "echo x > /newfile; rm /bin/ls; ls /newfile /bin/ls"]);
+        var result = await box.Skiff(["run", "--rm", "--rootfs", rootfs, "sh", "-c", "echo x > /newfile; rm /bin/ls; ls /newfile /bin/ls"]);
 
         // Inside, the change is real: /newfile exists and /bin/ls is gone.
         Assert.Equal("/newfile\n", result.Stdout);

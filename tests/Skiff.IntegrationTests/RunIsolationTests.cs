@@ -99,9 +99,22 @@ public sealed partial class RunIsolationTests(SkiffInstall install)
     {
         using var box = install.NewSandbox(mode);
 
-        var result = (await box.Run("ls", "/sys/class/net")).AssertExit(0);
+        var result = (await box.RunWith(["--network", "none"], "ls", "/sys/class/net")).AssertExit(0);
 
         Assert.Equal("lo\n", result.Stdout);
+    }
+
+    [Theory, BothModes]
+    public async Task The_default_private_network_has_eth0_with_an_address_and_a_route(Mode mode)
+    {
+        using var box = install.NewSandbox(mode);
+
+        var result = (await box.Run("sh", "-c", "ls /sys/class/net; ip -4 -o addr show eth0 | grep -o 'inet [0-9./]*'; ip route | grep default")).AssertExit(0);
+
+        Assert.Equal("eth0", result.StdoutLines[0]);
+        Assert.Equal("lo", result.StdoutLines[1]);
+        Assert.Equal("inet 10.0.2.100/24", result.StdoutLines[2]);
+        Assert.StartsWith("default via ", result.StdoutLines[3]);
     }
 
     [Theory, BothModes]

@@ -43,7 +43,7 @@ public static class PullCommand
         }
         else
         {
-            view.Message(pull.UpToDate ? $"Status: Image is up to date for {reference.Familiar}" : $"Status: Downloaded newer image for {reference.Familiar}");
+            view.Message(pull.Status(reference));
             view.Message(reference.ToString());
         }
         return 0;

@@ -73,7 +73,7 @@ public sealed class HistoryPruneTests(SkiffInstall install)
         string tar = await LayerTarballs.BusyboxAsync(box);
         string id = (await box.Skiff(["import", tar, "busy:1"])).AssertExit(0).Stdout.Trim();
 
-        using var container = box.StartSkiff(["run", "busy:1", "sh", "-c", "echo ready; sleep 4"]);
+        using var container = box.StartSkiff(["run", "--rm", "busy:1", "sh", "-c", "echo ready; sleep 4"]);
         await container.WaitForLineAsync("ready");
 
         // The sandbox's Skiff() insists no container is left: while this one runs, call the binary directly.

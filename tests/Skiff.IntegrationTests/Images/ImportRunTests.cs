@@ -103,13 +103,17 @@ public sealed class ImportRunTests(SkiffInstall install)
     }
 
     [Theory, BothModes]
-    public async Task Run_of_a_missing_image_is_refused(Mode mode)
+    public async Task Run_of_a_missing_image_tries_a_pull_as_docker_does_and_is_refused(Mode mode)
     {
         using var box = install.NewSandbox(mode);
 
         var result = await box.Skiff(["run", "--rm", "nothing:here", "true"]);
 
         result.AssertExit(125);
-        Assert.Equal(["skiff: no such image: nothing:here"], result.StderrLines);
+        Assert.Equal("Unable to find image 'nothing:here' locally", result.StderrLines[0]);
+        Assert.StartsWith("skiff: ", result.StderrLines[^1]);
+        var never = await box.Skiff(["run", "--rm", "--pull", "never", "nothing:here", "true"]);
+        never.AssertExit(125);
+        Assert.Equal(["skiff: No such image: nothing:here"], never.StderrLines);
     }
 }

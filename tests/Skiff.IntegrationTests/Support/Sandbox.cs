@@ -46,9 +46,13 @@ public sealed class Sandbox : IDisposable
     /// <summary>skiff run OPTIONS... --rootfs ROOTFS COMMAND...</summary>
     public Task<ProcessResult> RunWith(string[] options, params string[] command) => Skiff(RunArgs(options, command));
 
-    /// <summary>The arguments of skiff run, after "skiff --root DIR".</summary>
+    /// <summary>
+    /// The arguments of skiff run, after "skiff --root DIR": --rm unless the test asks for -d
+    /// (which keep their container), so that the no-container-left checks hold (a container run
+    /// without --rm stays, as in Docker; the Lifecycle tests cover that).
+    /// </summary>
     public string[] RunArgs(string[] options, params string[] command) =>
-        ["run", .. options, "--rootfs", Rootfs, .. command];
+        ["run", .. options.Contains("--rm") || options.Contains("-d") ? options : ["--rm", .. options], "--rootfs", Rootfs, .. command];
 
     /// <summary>Runs skiff --root STORAGE ARGS... as this sandbox's user and checks nothing was left behind.</summary>
     public async Task<ProcessResult> Skiff(
