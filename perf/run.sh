@@ -13,6 +13,7 @@
 # --check      after the run, compare its p50 ratios (never absolute times) with perf/results/baseline.json
 #              and name every scenario more than 20% worse; exit 3 then. Not run by CI: timings there are noise.
 # --baseline   make this run (a full one) the new perf/results/baseline.json.
+# Into perf/results/, every run but a --quick one rewrites LATEST.md: each scenario from the newest run that measured it.
 # --quick      few runs per system: a smoke test of the harness, not figures to quote.
 # As root on a hybrid-cgroup host, each phase runs in a private mount namespace with a pure cgroup2 at
 # /sys/fs/cgroup, which crun (alone and under podman) needs (PERF.md); the report says so.

@@ -6,7 +6,7 @@
 set -euo pipefail
 [[ $(id -u) == 0 ]] || { echo "tests/setup.sh: run as root" >&2; exit 1; }
 
-pkgs=(busybox-static uidmap util-linux bsdutils file procps skopeo docker-registry apache2-utils podman containerd conmon catatonit netavark iptables slirp4netns fuse-overlayfs)
+pkgs=(busybox-static uidmap util-linux bsdutils file procps skopeo docker-registry apache2-utils podman containerd conmon catatonit netavark iptables slirp4netns passt fuse-overlayfs)
 need=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
@@ -26,3 +26,5 @@ add_user skiff-nosub
 sed -i '/^skiff-nosub:/d' /etc/subuid /etc/subgid
 # A test may reach the suite's build as these users: /tmp is where it copies it.
 chmod 1777 /tmp
+# Rootless private networking (pasta, slirp4netns) opens /dev/net/tun as the user: distros ship it 0666.
+if [[ -c /dev/net/tun ]]; then chmod 0666 /dev/net/tun; fi

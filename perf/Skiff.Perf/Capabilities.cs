@@ -52,7 +52,8 @@ internal sealed class SkiffCapabilities
                     flags.Add(word);
                 foreach (var word in line.Split(' ', ',', '\t').Where(w => w.Length == 2 && w[0] == '-' && w[1] != '-'))
                     flags.Add(word);
-                if (line.Contains("--network", StringComparison.Ordinal))
+                // The line that defines --network, not one that mentions it ("--net network  Same as --network").
+                if (line.Split(' ', ',', '\t').FirstOrDefault(w => w.StartsWith("--", StringComparison.Ordinal)) == "--network")
                     networkHelp = line.Trim();
             }
         }

@@ -5,8 +5,8 @@ internal sealed record ScenarioSetup(
     string Rootfs, string SkiffPath, string SkiffRuncPath, string SkiffMissing, string CacheDir, string ScratchDir,
     uint Uid, bool Cgroup2Namespace, bool Quick, Spawner Spawner, TextWriter Log);
 
-/// <summary>One PERF.md target as p50 ratios of skiff to named peers (all must hold), or a storm's launches per second.</summary>
-internal sealed record Target(string Text, (string Peer, double MaxRatio)[] Ratios, double? MinLaunchesPerSecond = null);
+/// <summary>One PERF.md target as p50 ratios of skiff to named peers (all must hold), a storm's launches per second, or a memory figure's p50 ceiling.</summary>
+internal sealed record Target(string Text, (string Peer, double MaxRatio)[] Ratios, double? MinLaunchesPerSecond = null, double? MaxMiB = null);
 
 /// <summary>A scenario as the catalogue knows it before anything is built: what it needs of skiff, how to build it.</summary>
 internal sealed record ScenarioDefinition(
@@ -33,22 +33,26 @@ internal static class Catalogue
             c => SkiffCapabilities.All(c.RunImage(), c.Verb("import"), c.RunFlag("--network")),
             RunImage, Runs: (200, 20), Warmups: (5, 3),
             new("≤ 2× the floor, faster than bwrap, ≥ 25× faster than podman", [("floor", 2), ("bwrap", 1), ("podman", 1 / 25.0)])),
-        new("run-default-network", "container start of /bin/true with each engine's default private network", ScenarioKind.Sequential, NeedsRoot: false,
-            c => SkiffCapabilities.All(c.RunFlag("--rootfs"), c.PrivateDefaultNetwork()),
+        new("run-default-network", "container start of /bin/true from an image (busybox, imported), --rm, each engine's default private network", ScenarioKind.Sequential, NeedsRoot: false,
+            c => SkiffCapabilities.All(c.RunImage(), c.Verb("import"), c.PrivateDefaultNetwork()),
             RunDefaultNetwork, Runs: (100, 10), Warmups: (3, 2),
             new("≤ 0.25× podman's", [("podman", 0.25)])),
         new("oci-bundle", "OCI runtime `run` of /bin/true on the same bundle, as root", ScenarioKind.Sequential, NeedsRoot: true,
             c => c.RuncFace(),
             OciBundleRun, Runs: (200, 20), Warmups: (5, 3),
             new("faster than crun", [("crun", 1)])),
-        new("detached", "detached start of `sleep`, then forced remove", ScenarioKind.Sequential, NeedsRoot: false,
-            c => SkiffCapabilities.All(c.RunFlag("--detach"), c.RunFlag("--rootfs"), c.Verb("rm")),
+        new("detached", "detached start of `sleep 1000` from an image (busybox, imported), default network, then forced remove", ScenarioKind.Sequential, NeedsRoot: false,
+            c => SkiffCapabilities.All(c.RunFlag("--detach"), c.RunImage(), c.Verb("import"), c.Verb("rm")),
             Detached, Runs: (50, 5), Warmups: (3, 1),
             null),
-        new("storm", "launches of /bin/true from 8 parallel clients (200 per round; 40 with --quick)", ScenarioKind.Storm, NeedsRoot: false,
-            c => SkiffCapabilities.All(c.RunFlag("--rootfs"), c.RunFlag("--rm")),
+        new("storm", "launches of `true` from an image (busybox, imported), --rm, no network, from 8 parallel clients (200 per round; 40 with --quick)", ScenarioKind.Storm, NeedsRoot: false,
+            c => SkiffCapabilities.All(c.RunImage(), c.Verb("import"), c.RunFlag("--rm"), c.RunFlag("--network")),
             LaunchStorm, Runs: (3, 1), Warmups: (16, 8),
             new("≥ 100 launches/s, zero failures", [], MinLaunchesPerSecond: 100)),
+        new("supervisor-rss", $"resident memory of each detached container's supervisor (skiff-supervisor, podman's conmon), {SupervisedContainers} containers of `sleep 1000` per round, default network", ScenarioKind.Memory, NeedsRoot: false,
+            c => SkiffCapabilities.All(c.RunFlag("--detach"), c.RunImage(), c.Verb("import"), c.Verb("rm")),
+            SupervisorRss, Runs: (4, 1), Warmups: (1, 0),
+            new("≤ 2 MiB", [], MaxMiB: 2)),
         new("pull", "pull of the busybox image from a loopback registry (docker-registry on 127.0.0.1)", ScenarioKind.Sequential, NeedsRoot: false,
             c => c.Verb("pull"),
             Pull, Runs: (20, 3), Warmups: (2, 1),
@@ -57,10 +61,14 @@ internal static class Catalogue
             c => c.Verb("import"),
             Unpack, Runs: (10, 3), Warmups: (1, 1),
             new("≥ 0.8× the throughput of tar -xzf (≤ 1.25× its time)", [("tar", 1.25)])),
-        new("serve-memory", "`skiff serve` managed memory (EventPipe runtime counters) during a launch storm", ScenarioKind.Sequential, NeedsRoot: false,
-            c => c.Verb("serve") ?? "skiff has `serve`, but this harness does not drive it yet: attach `perf/micro.sh --counters PID` (README, Performance)",
-            null, Runs: (0, 0), Warmups: (0, 0),
-            new("≤ 30 MiB idle", [])),
+        new("serve-run", "`docker run --rm IMAGE true` through `skiff serve` (Docker Engine API on a unix socket) against `skiff run --rm IMAGE true`, default network", ScenarioKind.Sequential, NeedsRoot: false,
+            c => SkiffCapabilities.All(c.Verb("serve"), c.RunImage(), c.Verb("import")),
+            ServeRun, Runs: (40, 5), Warmups: (3, 1),
+            null),
+        new("serve-memory", $"resident memory of `skiff serve` (and `podman system service`) idle, and after {ServeLaunches} `docker run --rm IMAGE true` from {ServeClients} clients through it (40 with --quick)", ScenarioKind.Memory, NeedsRoot: false,
+            c => SkiffCapabilities.All(c.Verb("serve"), c.RunImage(), c.Verb("import")),
+            ServeMemory, Runs: (2, 1), Warmups: (0, 0),
+            new("≤ 30 MiB idle", [], MaxMiB: 30)),
     ];
 
     public static IEnumerable<string> Names => All.Select(d => d.Name);
@@ -81,37 +89,27 @@ internal static class Catalogue
         Notes = { PodmanNote(s) },
     };
 
+    private const string Image = "skiff-perf/busybox:latest", PodmanImage = "localhost/skiff-perf/busybox:latest";
+
     /// <summary>
     /// PERF.md's first target: an image already in the store. The busybox rootfs is imported once (not timed) into a
     /// store of the harness's own (skiff --root in scratch) and into podman's; the floor and bwrap use the rootfs directory.
     /// </summary>
     private static Scenario RunImage(ScenarioSetup s)
     {
-        string tarball = Layers.EnsureBusyboxTarball(s.Rootfs, s.CacheDir);
-        string store = Path.Combine(s.ScratchDir, "store");
-        const string image = "skiff-perf/busybox:latest", podmanImage = "localhost/skiff-perf/busybox:latest";
+        string store = Store(s);
         var scenario = new Scenario(Find("run-image")!,
         [
-            Skiff(s, "skiff", Step.Timed(s.SkiffPath, "--root", store, "run", "--rm", "--network", "none", image, "/bin/true")),
+            Skiff(s, "skiff", Step.Timed(s.SkiffPath, "--root", store, "run", "--rm", "--network", "none", Image, "/bin/true")),
             Floor(s, "floor", Role.Floor, "-Urmpiuf"),
             Floor(s, "floor+net", Role.Peer, "-Urmpiufn"),
             Bwrap(s),
-            Podman(s, Step.Timed(Tool("podman"), "run", "--rm", "--network=none", podmanImage, "/bin/true")),
+            Podman(s, Step.Timed(Tool("podman"), "run", "--rm", "--network=none", PodmanImage, "/bin/true")),
         ])
         {
-            Notes =
-            {
-                PodmanNote(s),
-                $"The image: {tarball} (the busybox rootfs as one gzip layer), imported before measuring with `skiff --root {store} import` and `podman import`; the floor and bwrap run on the rootfs directory.",
-            },
+            Notes = { PodmanNote(s) },
         };
-        if (scenario.Subject is { Measurable: true })
-            Import(s, scenario.Subject, [s.SkiffPath, "--root", store, "import", tarball, image]);
-        if (scenario.Systems.First(x => x.Name == "podman") is { Measurable: true } podman)
-        {
-            Import(s, podman, [Tool("podman"), "import", "-q", tarball, podmanImage]);
-            scenario.Fixtures.Add(new Cleanup(() => s.Spawner.Capture(Tool("podman"), "rmi", "-f", podmanImage)));
-        }
+        ImportImages(s, scenario, store);
         return scenario;
     }
 
@@ -120,28 +118,63 @@ internal static class Catalogue
         public void Dispose() => action();
     }
 
-    private static void Import(ScenarioSetup s, SystemUnderTest system, string[] argv)
+    /// <summary>The skiff store of a scenario: in its scratch directory, removed with it.</summary>
+    private static string Store(ScenarioSetup s) => Path.Combine(s.ScratchDir, "store");
+
+    /// <summary>
+    /// The busybox image for every engine of a scenario, imported before measuring (not timed): with `skiff --root STORE import`
+    /// for the systems that run skiff (the subject unless named), and with `podman import` for those that run podman
+    /// (the one named podman unless named), removed from podman's store when the scenario ends. A failed import marks
+    /// the systems that needed it "could not import the image". Adds the note that says so.
+    /// </summary>
+    private static void ImportImages(ScenarioSetup s, Scenario scenario, string store, string[]? skiffSystems = null, string[]? podmanSystems = null)
+    {
+        string tarball = Layers.EnsureBusyboxTarball(s.Rootfs, s.CacheDir);
+        var skiffs = scenario.Systems.Where(x => x.Measurable && (skiffSystems?.Contains(x.Name) ?? x.Role == Role.Subject)).ToList();
+        var podmans = scenario.Systems.Where(x => x.Measurable && (podmanSystems?.Contains(x.Name) ?? x.Name == "podman")).ToList();
+        if (skiffs.Count > 0)
+            Import(s, skiffs, [s.SkiffPath, "--root", store, "import", tarball, Image]);
+        if (podmans.Count > 0)
+        {
+            Import(s, podmans, [Tool("podman"), "import", "-q", tarball, PodmanImage]);
+            scenario.Fixtures.Add(new Cleanup(() => s.Spawner.Capture(Tool("podman"), "rmi", "-f", PodmanImage)));
+        }
+        scenario.Notes.Add($"The image: {tarball} (the busybox rootfs as one gzip layer), imported before measuring with `skiff --root {store} import` " +
+            "and `podman import`; the floor and bwrap, where they run, use the rootfs directory.");
+    }
+
+    private static void Import(ScenarioSetup s, IEnumerable<SystemUnderTest> systems, string[] argv)
     {
         var (sample, _, err) = s.Spawner.Capture(argv[0], argv[1..]);
         if (!sample.Succeeded)
-            system.MarkUnavailable($"could not import the image ({string.Join(' ', argv[1..])}: {sample.Outcome}: {err.Trim()})");
+            foreach (var system in systems)
+                system.MarkUnavailable($"could not import the image ({string.Join(' ', argv[1..])}: {sample.Outcome}: {err.Trim()})");
     }
 
-    private static Scenario RunDefaultNetwork(ScenarioSetup s) => new(Find("run-default-network")!,
-    [
-        Skiff(s, "skiff", Step.Timed(s.SkiffPath, "run", "--rm", "--rootfs", s.Rootfs, "/bin/true")),
-        Floor(s, "floor", Role.Floor, "-Urmpiuf"),
-        Floor(s, "floor+net", Role.Peer, "-Urmpiufn"),
-        Podman(s, Step.Timed(Tool("podman"), "run", "--rm", "--rootfs", s.Rootfs + ":O", "/bin/true")),
-    ])
+    private static Scenario RunDefaultNetwork(ScenarioSetup s)
     {
-        Notes =
+        string store = Store(s);
+        var scenario = new Scenario(Find("run-default-network")!,
+        [
+            Skiff(s, "skiff", Step.Timed(s.SkiffPath, "--root", store, "run", "--rm", Image, "/bin/true")),
+            Skiff(s, "skiff --network none", Step.Timed(s.SkiffPath, "--root", store, "run", "--rm", "--network", "none", Image, "/bin/true"), Role.Peer),
+            Floor(s, "floor", Role.Floor, "-Urmpiuf"),
+            Floor(s, "floor+net", Role.Peer, "-Urmpiufn"),
+            Podman(s, Step.Timed(Tool("podman"), "run", "--rm", PodmanImage, "/bin/true")),
+        ])
         {
-            PodmanNote(s),
-            "Each engine uses its own default network: podman 4.3's rootless default is slirp4netns (pasta arrived in podman 4.4).",
-            TunNote(s),
-        },
-    };
+            Reference = "podman",
+            Notes =
+            {
+                PodmanNote(s),
+                "Each engine uses its own default network: skiff's private network (pasta, or slirp4netns without it); podman 4.3's rootless default is slirp4netns (pasta arrived in podman 4.4).",
+                "`skiff --network none` runs in the same rounds, so skiff / it is what the private network costs skiff.",
+                TunNote(s),
+            },
+        };
+        ImportImages(s, scenario, store, skiffSystems: ["skiff", "skiff --network none"]);
+        return scenario;
+    }
 
     /// <summary>Rootless slirp4netns and pasta open /dev/net/tun; without udev (this VM) it stays 0600 and they fail.</summary>
     private static string TunNote(ScenarioSetup s)
@@ -187,36 +220,333 @@ internal static class Catalogue
         };
     }
 
-    private static Scenario Detached(ScenarioSetup s) => new(Find("detached")!,
-    [
-        Skiff(s, "skiff",
-            Step.TimedCapturingId(s.SkiffPath, "run", "-d", "--network", "none", "--rootfs", s.Rootfs, "/bin/sleep", "600"),
-            Step.Timed(s.SkiffPath, "rm", "-f", Step.IdSlot)),
-        Floor(s, "floor", Role.Floor, "-Urmpiuf"),
-        Podman(s,
-            Step.TimedCapturingId(Tool("podman"), "run", "-d", "--network=none", "--rootfs", s.Rootfs + ":O", "/bin/sleep", "600"),
-            Step.Timed(Tool("podman"), "rm", "-f", "-t", "0", Step.IdSlot)),
-    ])
+    private static Scenario Detached(ScenarioSetup s)
     {
-        Reference = "podman",
-        Notes =
+        string store = Store(s);
+        var scenario = new Scenario(Find("detached")!,
+        [
+            Skiff(s, "skiff",
+                Step.TimedCapturingId(s.SkiffPath, "--root", store, "run", "-d", Image, "sleep", "1000"),
+                Step.Timed(s.SkiffPath, "--root", store, "rm", "-f", Step.IdSlot)),
+            Floor(s, "floor", Role.Floor, "-Urmpiuf"),
+            Podman(s,
+                Step.TimedCapturingId(Tool("podman"), "run", "-d", PodmanImage, "sleep", "1000"),
+                Step.Timed(Tool("podman"), "rm", "-f", "-t", "0", Step.IdSlot)),
+        ])
         {
-            PodmanNote(s),
-            "A run is both commands, start then remove; the wall time is their sum. The floor (namespaces + exec of /bin/true) is there for scale only.",
-        },
-    };
+            Reference = "podman",
+            Notes =
+            {
+                PodmanNote(s),
+                "A run is both commands, start then remove; the wall time is their sum. The floor (namespaces + exec of /bin/true) is there for scale only.",
+                "Each engine's default network: skiff starts pasta (or slirp4netns) beside its supervisor, podman slirp4netns beside conmon. podman rm gets -t 0, since skiff's rm -f kills at once (SIGKILL) as docker's does.",
+                TunNote(s),
+            },
+        };
+        ImportImages(s, scenario, store);
+        return scenario;
+    }
 
-    private static Scenario LaunchStorm(ScenarioSetup s) => new(Find("storm")!,
-    [
-        Skiff(s, "skiff", Step.Timed(s.SkiffPath, "run", "--rm", "--network", "none", "--rootfs", s.Rootfs, "/bin/true")),
-        Floor(s, "floor", Role.Floor, "-Urmpiuf"),
-        Bwrap(s),
-        Podman(s, Step.Timed(Tool("podman"), "run", "--rm", "--network=none", "--rootfs", s.Rootfs + ":O", "/bin/true")),
-    ])
+    private static Scenario LaunchStorm(ScenarioSetup s)
     {
-        Storm = (8, s.Quick ? 40 : 200),
-        Notes = { PodmanNote(s), "Wall time is that of a whole round (start to the last reap); launches/s = launches / wall. The dots in the chart are single launches under that load." },
-    };
+        string store = Store(s);
+        var scenario = new Scenario(Find("storm")!,
+        [
+            Skiff(s, "skiff", Step.Timed(s.SkiffPath, "--root", store, "run", "--rm", "--network", "none", Image, "true")),
+            Floor(s, "floor", Role.Floor, "-Urmpiuf"),
+            Bwrap(s),
+            Podman(s, Step.Timed(Tool("podman"), "run", "--rm", "--network=none", PodmanImage, "true")),
+        ])
+        {
+            Storm = (8, s.Quick ? 40 : 200),
+            Notes = { PodmanNote(s), "Wall time is that of a whole round (start to the last reap); launches/s = launches / wall. The dots in the chart are single launches under that load." },
+        };
+        ImportImages(s, scenario, store);
+        return scenario;
+    }
+
+    /// <summary>Detached containers per round of supervisor-rss.</summary>
+    private const int SupervisedContainers = 5;
+
+    /// <summary>
+    /// Each round starts <see cref="SupervisedContainers"/> detached `sleep 1000` containers, waits half a second, reads
+    /// /proc/PID/status of each one's supervisor (skiff: SupervisorPid in ROOT/containers/ID/state.json; podman:
+    /// .State.ConmonPid) and of its network helper (skiff: the supervisor's pasta or slirp4netns child; podman: the
+    /// slirp4netns whose command line names the container's network namespace), then removes them all.
+    /// </summary>
+    private static Scenario SupervisorRss(ScenarioSetup s)
+    {
+        string store = Store(s);
+        string skiff = s.SkiffPath, podman = Tool("podman");
+        var scenario = new Scenario(Find("supervisor-rss")!,
+        [
+            Skiff(s, "skiff",
+                Step.Timed(skiff, "--root", store, "run", "-d", Image, "sleep", "1000"),
+                Step.Cleanup(skiff, "--root", store, "rm", "-f", "ID...")),
+            Podman(s,
+                Step.Timed(podman, "run", "-d", PodmanImage, "sleep", "1000"),
+                Step.Cleanup(podman, "rm", "-f", "-t", "0", "ID...")),
+        ])
+        {
+            Reference = "podman",
+            Notes =
+            {
+                PodmanNote(s),
+                $"A round: {SupervisedContainers} detached containers started one after another, 0.5 s to settle, then /proc/PID/status of each " +
+                "supervisor (skiff-supervisor: SupervisorPid in ROOT/containers/ID/state.json; podman: conmon, .State.ConmonPid) and of each network " +
+                "helper (skiff: the supervisor's pasta or slirp4netns child; podman: the slirp4netns process for the container's network namespace); then rm -f of all.",
+                "VmRSS counts the file pages a process maps (its binary, libc) as well as its own (RssAnon): shared pages are counted in full for each process.",
+                TunNote(s),
+            },
+        };
+        ImportImages(s, scenario, store);
+        var skiffSystem = scenario.Systems.First(x => x.Name == "skiff");
+        var podmanSystem = scenario.Systems.First(x => x.Name == "podman");
+        int warned = 0;
+
+        skiffSystem.Sampler = _ =>
+        {
+            var ids = new List<string>();
+            try
+            {
+                for (int i = 0; i < SupervisedContainers; i++)
+                {
+                    var (run, stdout, err) = s.Spawner.Capture(skiff, "--root", store, "run", "-d", Image, "sleep", "1000");
+                    if (!run.Succeeded)
+                        return $"`skiff run -d`: {run.Outcome}: {err.Trim()}";
+                    ids.Add(stdout.Trim().Split('\n')[^1].Trim());
+                }
+                Thread.Sleep(500);
+                foreach (var id in ids)
+                {
+                    int? pid = SupervisorPid(Path.Combine(store, "containers", id, "state.json"));
+                    if (pid is null || ProcMemory.Read(pid.Value) is not { } m)
+                        return $"container {id[..12]}: no live SupervisorPid in {store}/containers/{id}/state.json";
+                    if (Procs.Comm(pid.Value) is { } comm && !comm.StartsWith("skiff-supervis", StringComparison.Ordinal) && Interlocked.Increment(ref warned) == 1)
+                        s.Log.WriteLine($"supervisor-rss: the supervisor of {id[..12]} is `{comm}`, not skiff-supervisor");
+                    skiffSystem.AddFigure("supervisor VmRSS", m.VmRss);
+                    skiffSystem.AddFigure("supervisor RssAnon", m.RssAnon);
+                    if (NetworkHelper(Procs.Children(pid.Value)) is { } helper && ProcMemory.Read(helper) is { } h)
+                        skiffSystem.AddFigure("network helper VmRSS", h.VmRss);
+                }
+                return null;
+            }
+            finally
+            {
+                if (ids.Count > 0)
+                    s.Spawner.Capture(skiff, ["--root", store, "rm", "-f", .. ids]);
+            }
+        };
+
+        podmanSystem.Sampler = _ =>
+        {
+            var ids = new List<string>();
+            try
+            {
+                for (int i = 0; i < SupervisedContainers; i++)
+                {
+                    var (run, stdout, err) = s.Spawner.Capture(podman, "run", "-d", PodmanImage, "sleep", "1000");
+                    if (!run.Succeeded)
+                        return $"`podman run -d`: {run.Outcome}: {err.Trim()}";
+                    ids.Add(stdout.Trim().Split('\n')[^1].Trim());
+                }
+                Thread.Sleep(500);
+                var all = Procs.All().ToList();
+                foreach (var id in ids)
+                {
+                    var (inspect, stdout, err) = s.Spawner.Capture(podman, "inspect", "--format", "{{.State.ConmonPid}} {{.NetworkSettings.SandboxKey}}", id);
+                    var fields = stdout.Trim().Split(' ', 2);
+                    if (!inspect.Succeeded || !int.TryParse(fields[0], out int conmon) || ProcMemory.Read(conmon) is not { } m)
+                        return $"container {id[..12]}: no live conmon ({inspect.Outcome}: {stdout.Trim()} {err.Trim()})";
+                    podmanSystem.AddFigure("supervisor VmRSS", m.VmRss);
+                    podmanSystem.AddFigure("supervisor RssAnon", m.RssAnon);
+                    string netns = fields.Length > 1 ? fields[1].Trim() : "";
+                    int? helper = netns.Length == 0 ? null : NetworkHelper(all.Select(p => p.Pid).Where(p => Procs.Cmdline(p).Contains(netns, StringComparison.Ordinal)));
+                    if (helper is int pid && ProcMemory.Read(pid) is { } h)
+                        podmanSystem.AddFigure("network helper VmRSS", h.VmRss);
+                }
+                return null;
+            }
+            finally
+            {
+                if (ids.Count > 0)
+                    s.Spawner.Capture(podman, ["rm", "-f", "-t", "0", .. ids]);
+            }
+        };
+        return scenario;
+    }
+
+    /// <summary>SupervisorPid from a container's state.json, waiting up to 2 s for the file to name a live one.</summary>
+    private static int? SupervisorPid(string stateFile)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(stateFile));
+                if (doc.RootElement.TryGetProperty("SupervisorPid", out var p) && p.TryGetInt32(out int pid) && pid > 0)
+                    return pid;
+            }
+            catch (Exception e) when (e is IOException or System.Text.Json.JsonException or UnauthorizedAccessException)
+            {
+                // Not written yet, or being replaced.
+            }
+            if (deadline.Elapsed > TimeSpan.FromSeconds(2))
+                return null;
+            Thread.Sleep(50);
+        }
+    }
+
+    /// <summary>The first of these processes that is pasta (passt), or slirp4netns.</summary>
+    private static int? NetworkHelper(IEnumerable<int> pids) =>
+        pids.Select(p => (Pid: p, Comm: Procs.Comm(p) ?? ""))
+            .Where(p => p.Comm.StartsWith("pasta", StringComparison.Ordinal) || p.Comm.StartsWith("passt", StringComparison.Ordinal) || p.Comm == "slirp4netns")
+            .Select(p => (int?)p.Pid).FirstOrDefault();
+
+    /// <summary>
+    /// `docker run --rm IMAGE true` through `skiff serve` against the same `skiff run` in the same rounds, on the same store;
+    /// with podman's Docker-compatible `podman system service` and `podman run` beside them. Both daemons are started once,
+    /// before the warm-ups, and stopped when the scenario ends.
+    /// </summary>
+    private static Scenario ServeRun(ScenarioSetup s)
+    {
+        string store = Store(s), docker = Tool("docker"), podman = Tool("podman");
+        string skiffSocket = Path.Combine(s.ScratchDir, "skiff.sock"), podmanSocket = Path.Combine(s.ScratchDir, "podman.sock");
+        var scenario = new Scenario(Find("serve-run")!,
+        [
+            DockerCli(s, "docker→skiff-serve", Role.Subject, skiffSocket, Image),
+            Skiff(s, "skiff-run", Step.Timed(s.SkiffPath, "--root", store, "run", "--rm", Image, "true"), Role.Peer),
+            DockerCli(s, "docker→podman-service", Role.Peer, podmanSocket, PodmanImage),
+            Podman(s, "podman-run", migrate: false, Step.Timed(podman, "run", "--rm", PodmanImage, "true")),
+        ])
+        {
+            Reference = "skiff-run",
+            Notes =
+            {
+                PodmanNote(s),
+                $"Daemons, started before the warm-ups and stopped at the end: `skiff --root {store} serve --host unix://{skiffSocket}` and " +
+                $"`podman system service --time=0 unix://{podmanSocket}`; the docker CLI ({Version(s.Spawner, docker)}) talks to each with -H.",
+                "Every system uses its engine's default network (skiff: private; podman: slirp4netns).",
+                TunNote(s),
+            },
+        };
+        ImportImages(s, scenario, store, skiffSystems: ["docker→skiff-serve", "skiff-run"], podmanSystems: ["docker→podman-service", "podman-run"]);
+        StartDaemon(s, scenario, "docker→skiff-serve", [s.SkiffPath, "--root", store, "serve", "--host", $"unix://{skiffSocket}"], skiffSocket);
+        // The pause process is re-made here once, before the service starts: a `podman system migrate` later would pull it from under the service.
+        if (s.Cgroup2Namespace && s.Uid != 0 && scenario.Systems.Any(x => x.Measurable && x.Name.Contains("podman", StringComparison.Ordinal)))
+            s.Spawner.Capture(podman, "system", "migrate");
+        StartDaemon(s, scenario, "docker→podman-service", [podman, "system", "service", "--time=0", $"unix://{podmanSocket}"], podmanSocket);
+        return scenario;
+    }
+
+    private static void StartDaemon(ScenarioSetup s, Scenario scenario, string systemName, string[] argv, string socket)
+    {
+        var system = scenario.Systems.First(x => x.Name == systemName);
+        if (!system.Measurable || !File.Exists(argv[0]))
+            return;
+        try
+        {
+            scenario.Fixtures.Add(Daemon.Start(argv, socket, TimeSpan.FromSeconds(20)));
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+        {
+            system.MarkUnavailable($"the daemon did not start: {e.Message}");
+        }
+    }
+
+    private static SystemUnderTest DockerCli(ScenarioSetup s, string name, Role role, string socket, string image) =>
+        SystemUnderTest.Create(s.Spawner, name, role, [Step.Timed(Tool("docker"), "-H", $"unix://{socket}", "run", "--rm", image, "true")],
+            (Tool("docker"), ["--version"]), "the docker CLI is not installed");
+
+    private const int ServeLaunches = 200, ServeClients = 8, PodmanServiceLaunches = 40;
+
+    /// <summary>
+    /// Each round starts the daemon afresh, reads its VmRSS once it has answered `docker version` and sat idle for a second,
+    /// runs <see cref="ServeLaunches"/> `docker run --rm IMAGE true` through it from <see cref="ServeClients"/> clients,
+    /// reads VmRSS and VmHWM again at once and after 5 s, and stops it.
+    /// </summary>
+    private static Scenario ServeMemory(ScenarioSetup s)
+    {
+        string store = Store(s), docker = Tool("docker"), podman = Tool("podman");
+        int launches = s.Quick ? 40 : ServeLaunches, podmanLaunches = Math.Min(launches, PodmanServiceLaunches);
+        var scenario = new Scenario(Find("serve-memory")!,
+        [
+            SystemUnderTest.Create(s.Spawner, "skiff serve", Role.Subject,
+                [Step.Timed(s.SkiffPath, "--root", store, "serve", "--host", "unix://SOCKET"), Step.Timed(docker, "-H", "unix://SOCKET", "run", "--rm", Image, "true")],
+                (s.SkiffPath, ["version"]), s.SkiffMissing, formatVersion: SkiffVersion),
+            Podman(s, "podman service", migrate: true,
+                Step.Timed(podman, "system", "service", "--time=0", "unix://SOCKET"), Step.Timed(docker, "-H", "unix://SOCKET", "run", "--rm", PodmanImage, "true")),
+        ])
+        {
+            Reference = "podman service",
+            Notes =
+            {
+                PodmanNote(s),
+                $"A round: the daemon started afresh; `docker version` through it, 1 s idle, VmRSS (idle); {launches} `docker run --rm IMAGE true` from " +
+                $"{ServeClients} parallel docker CLIs; VmRSS and VmHWM (peak) at once, and VmRSS again 5 s later; then SIGTERM. Only the daemon process " +
+                "itself is read (not the supervisors, conmons or network helpers it starts); for rootless podman, the `podman system service` " +
+                "child it forks into its user namespace when there is no pause process to join.",
+                podmanLaunches == launches ? "" : $"podman service gets {podmanLaunches} runs per round, not {launches}: through it a `docker run` takes about a second " +
+                    "here, so its figures after load are after a lighter load than skiff serve's (the idle figure, the target's, is like for like).",
+                "For the managed heap behind skiff serve's figure, attach the EventPipe counters: `perf/micro.sh --counters PID` (README, Performance).",
+                TunNote(s),
+            },
+        };
+        ImportImages(s, scenario, store, skiffSystems: ["skiff serve"], podmanSystems: ["podman service"]);
+        Func<int, string?> Sampler(SystemUnderTest system, Func<string, string[]> daemonArgv, string image, int launches) => round =>
+        {
+            string socket = Path.Combine(s.ScratchDir, $"{(system.Role == Role.Subject ? "skiff" : "podman")}-{round}.sock");
+            Daemon daemon;
+            try
+            {
+                daemon = Daemon.Start(daemonArgv(socket), socket, TimeSpan.FromSeconds(20));
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+            {
+                return e.Message;
+            }
+            using (daemon)
+            {
+                var clients = Enumerable.Range(0, ServeClients).Select(_ => new Spawner(TimeSpan.FromSeconds(60))).ToArray();
+                try
+                {
+                    var (version, _, err) = s.Spawner.Capture(docker, "-H", $"unix://{socket}", "version");
+                    if (!version.Succeeded)
+                        return $"`docker version` through {system.Name}: {version.Outcome}: {err.Trim()}";
+                    Thread.Sleep(1000);
+                    int pid = daemon.ServingPid;
+                    if (ProcMemory.Read(pid) is not { } idle)
+                        return $"{system.Name} exited: {daemon.Output}";
+                    system.AddFigure("idle VmRSS", idle.VmRss);
+                    using var run = new NativeCommand(docker, ["-H", $"unix://{socket}", "run", "--rm", image, "true"]);
+                    var (wall, failed, first) = Load.Parallel(clients, run, launches);
+                    if (ProcMemory.Read(pid) is not { } loaded)
+                        return $"{system.Name} exited under load: {daemon.Output}";
+                    system.AddFigure("VmRSS after the runs", loaded.VmRss);
+                    system.AddFigure("VmHWM (peak)", loaded.VmHwm);
+                    Thread.Sleep(5000);
+                    if (ProcMemory.Read(pid) is { } later)
+                        system.AddFigure("VmRSS 5 s later", later.VmRss);
+                    lock (scenario.Notes)
+                        scenario.Notes.Add($"{system.Name}, round {(round >= 1_000_000 ? "warm-up" : (round + 1).ToString(System.Globalization.CultureInfo.InvariantCulture))}: " +
+                            $"{launches} docker runs in {wall / 1000:0.0} s ({launches / (wall / 1000):0.0} runs/s), {failed} failed" +
+                            (first is null ? "" : $" (first: {first.Replace('\n', ' ')})") + ".");
+                    return failed == 0 ? null : $"{failed} of {launches} `docker run` through {system.Name} failed; first: {first}";
+                }
+                finally
+                {
+                    foreach (var client in clients)
+                        client.Dispose();
+                }
+            }
+        };
+        var skiffServe = scenario.Systems[0];
+        var podmanService = scenario.Systems[1];
+        skiffServe.Sampler = Sampler(skiffServe, socket => [s.SkiffPath, "--root", store, "serve", "--host", $"unix://{socket}"], Image, launches);
+        podmanService.Sampler = Sampler(podmanService, socket => [podman, "system", "service", "--time=0", $"unix://{socket}"], PodmanImage, podmanLaunches);
+        return scenario;
+    }
 
     private static Scenario Pull(ScenarioSetup s)
     {
@@ -290,8 +620,12 @@ internal static class Catalogue
 
     // ---- systems ----
 
-    private static SystemUnderTest Skiff(ScenarioSetup s, string name, params Step[] steps) =>
-        SystemUnderTest.Create(s.Spawner, name, Role.Subject, steps, (s.SkiffPath, ["version"]), s.SkiffMissing, formatVersion: SkiffVersion);
+    private static SystemUnderTest Skiff(ScenarioSetup s, string name, params Step[] steps) => Skiff(s, name, steps, Role.Subject);
+
+    private static SystemUnderTest Skiff(ScenarioSetup s, string name, Step[] steps, Role role) =>
+        SystemUnderTest.Create(s.Spawner, name, role, steps, (s.SkiffPath, ["version"]), s.SkiffMissing, formatVersion: SkiffVersion);
+
+    private static SystemUnderTest Skiff(ScenarioSetup s, string name, Step step, Role role) => Skiff(s, name, [step], role);
 
     /// <summary>The namespace floor: unshare with these flags, then exec /bin/true. Nothing starts a container for less.</summary>
     private static SystemUnderTest Floor(ScenarioSetup s, string name, Role role, string flags) =>
@@ -308,10 +642,13 @@ internal static class Catalogue
     /// pause process whose mount namespace it joins; inside the harness's cgroup2 namespace that process
     /// has to be made anew there, or crun sees the hybrid host again and refuses (`podman system migrate`).
     /// </summary>
-    private static SystemUnderTest Podman(ScenarioSetup s, params Step[] steps) =>
-        SystemUnderTest.Create(s.Spawner, "podman", Role.Peer, steps, (Tool("podman"), ["--version"]),
+    private static SystemUnderTest Podman(ScenarioSetup s, params Step[] steps) => Podman(s, "podman", migrate: true, steps);
+
+    /// <param name="migrate">re-make the pause process before the warm-ups (false where the scenario did it before starting a podman service)</param>
+    private static SystemUnderTest Podman(ScenarioSetup s, string name, bool migrate, params Step[] steps) =>
+        SystemUnderTest.Create(s.Spawner, name, Role.Peer, steps, (Tool("podman"), ["--version"]),
             "not installed (apt-get install podman uidmap slirp4netns)",
-            prepare: s.Cgroup2Namespace && s.Uid != 0 ? [[Tool("podman"), "system", "migrate"]] : null,
+            prepare: migrate && s.Cgroup2Namespace && s.Uid != 0 ? [[Tool("podman"), "system", "migrate"]] : null,
             formatVersion: text => FirstLine(text) + (Which("crun") is { } crun ? $", {Version(s.Spawner, crun)}" : ""));
 
     private static string PodmanNote(ScenarioSetup s) =>

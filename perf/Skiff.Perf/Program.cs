@@ -113,6 +113,11 @@ static (ScenarioReport, Scenario?) MeasureOne(ScenarioDefinition definition, Sce
         log.WriteLine($"{definition.Name}: {warmups} warm-up launches, then {runs} rounds of {scenario.Storm.Launches} launches from {scenario.Storm.Clients} clients");
         Storm.Measure(scenario, setup.Spawner, timeout, warmups, runs, log);
     }
+    else if (definition.Kind == ScenarioKind.Memory)
+    {
+        log.WriteLine($"{definition.Name}: {warmups} warm-up rounds, then {runs} rounds per system");
+        scenario.MeasureMemory(setup.Spawner, warmups, runs, log);
+    }
     else
     {
         // Extra rounds cost as much as measured ones: ten at most, a quarter of the runs for the slow scenarios.
@@ -146,6 +151,10 @@ static int WriteReport(Options options)
     var parts = Report.ReadParts(options.OutDir);
     if (parts.Count == 0)
         throw new InvalidOperationException($"no measurements under {options.OutDir}/raw (run perf/run.sh)");
+    // Verdicts follow the catalogue's targets as they are now (--report-only after a target changed).
+    parts = [.. parts.Select(p => p.Report.Measured && Catalogue.Find(p.Report.Name)?.Target is { } target
+        ? p with { Report = p.Report with { Target = Report.Evaluate(target, p.Report.Ratios, p.Report.Systems.FirstOrDefault(x => x.Role == "subject")) } }
+        : p)];
     // The machine as the unprivileged phase saw it, when there was one.
     var machine = (parts.FirstOrDefault(p => p.Machine.Uid != 0) ?? parts[0]).Machine;
     bool quick = parts.Any(p => p.Quick), partial = parts.Any(p => p.Partial) || parts.Count < Catalogue.All.Length;
@@ -166,7 +175,7 @@ static int WriteReport(Options options)
     {
         Directory.CreateDirectory(results);
         File.WriteAllText(Path.Combine(results, "trend.svg"), trend);
-        if (document.Full)
+        if (!document.Quick)
             Latest.Write(results, options.OutDir, document);
     }
 

@@ -5,7 +5,11 @@ using System.Text.Json.Serialization;
 
 namespace Skiff.Perf;
 
-internal sealed record RatioReport(string Of, string To, double P50Ratio);
+/// <summary>skiff's figure over a peer's, at p50 (the headline) and at p90 (the slow end), from the same interleaved rounds.</summary>
+internal sealed record RatioReport(string Of, string To, double P50Ratio, double? P90Ratio = null);
+
+/// <summary>A memory scenario's figure for one system (VmRSS of a process, ...): MiB over every sample of every round.</summary>
+internal sealed record FigureReport(string Name, LatencySummary MiB);
 
 internal sealed record StormReport(int Clients, int LaunchesPerRound, int Rounds, IReadOnlyList<double> RoundWallMs,
     double? LaunchesPerSecond, int FailedLaunches, LatencySummary? LaunchMs);
@@ -14,7 +18,12 @@ internal sealed record SystemReport(
     string Name, string Role, string Command, string Status, string? Version,
     int Runs, int Failures, int WarmupFailures, int RssProbeFailures, string? FirstFailure,
     LatencySummary? WallMs, double? MeanUserMs, double? MeanSysMs, double? MeanCpuMs, double? MaxRssMiB,
-    double? ThroughputMiBPerSecond, StormReport? Storm);
+    double? ThroughputMiBPerSecond, StormReport? Storm, IReadOnlyList<FigureReport>? Figures = null)
+{
+    /// <summary>What ratios and targets compare: the wall time, or in a memory scenario the first figure (MiB).</summary>
+    [JsonIgnore]
+    public LatencySummary? Primary => Figures is { Count: > 0 } f ? f[0].MiB : WallMs;
+}
 
 /// <summary>A PERF.md target and whether this run met it: "met", "not met" or "not measured".</summary>
 internal sealed record TargetReport(string Text, string Verdict, string Detail);
@@ -76,6 +85,7 @@ internal static class Report
     {
         var systems = scenario.Systems.Select(s => Summarize(s, scenario)).ToList();
         var ratios = Ratios(scenario.Subject?.Name, systems);
+        // A memory scenario's headline is the target's own peer; its other figures are listed per system.
         var headline = ratios.FirstOrDefault(r => r.To == scenario.Reference);
         return new ScenarioReport(scenario.Name, scenario.Definition.Title, scenario.Definition.Kind.ToString().ToLowerInvariant(),
             "measured", measuredAs, environment, load, warmups, runs, rssRuns, scenario.Order, scenario.Reference, headline, ratios,
@@ -94,6 +104,13 @@ internal static class Report
         double? Mean(Func<RunSample, double> f) => ok.Count > 0 ? ok.Average(f) : null;
         StormReport? storm = null;
         LatencySummary? wall = s.Wall;
+        IReadOnlyList<FigureReport>? figures = null;
+        if (scenario.Definition.Kind == ScenarioKind.Memory)
+        {
+            figures = [.. s.Figures.Where(f => f.KiB.Count > 0).Select(f => new FigureReport(f.Name, LatencySummary.Of(f.KiB.Select(k => k / 1024.0))!))];
+            // Round times are how long the sampler took, not a figure.
+            wall = null;
+        }
         if (scenario.Definition.Kind == ScenarioKind.Storm)
         {
             var rounds = s.Rounds.Select(r => r.WallMs).ToList();
@@ -104,29 +121,31 @@ internal static class Report
             wall = roundSummary;
         }
         double? throughput = scenario.PayloadBytes is long bytes && wall is not null ? bytes / 1048576.0 / (wall.P50 / 1000.0) : null;
+        bool memory = figures is not null;
         return new SystemReport(
             s.Name, s.Role.ToString().ToLowerInvariant(), s.CommandLine, s.Unavailable ?? "measured", s.Version,
             s.Samples.Count, s.Failures, s.WarmupFailures, s.ProbeFailures, s.FirstFailure, wall,
-            Mean(r => r.UserMs), Mean(r => r.SysMs), Mean(r => r.UserMs + r.SysMs),
-            s.MaxRssKiB / 1024.0, throughput, storm);
+            memory ? null : Mean(r => r.UserMs), memory ? null : Mean(r => r.SysMs), memory ? null : Mean(r => r.UserMs + r.SysMs),
+            s.MaxRssKiB / 1024.0, throughput, storm, figures);
     }
 
     /// <summary>skiff's p50 over the floor's and each peer's, taken from the same interleaved rounds.</summary>
     private static List<RatioReport> Ratios(string? subjectName, List<SystemReport> systems)
     {
-        var subject = systems.FirstOrDefault(s => s.Name == subjectName)?.WallMs;
+        var subject = systems.FirstOrDefault(s => s.Name == subjectName)?.Primary;
         if (subject is null)
             return [];
         return [.. systems
-            .Where(s => s.Role != "subject" && s.WallMs is not null)
-            .Select(s => new RatioReport(subjectName!, s.Name, subject.P50 / s.WallMs!.P50))];
+            .Where(s => s.Role != "subject" && s.Primary is not null)
+            .Select(s => new RatioReport(subjectName!, s.Name, subject.P50 / s.Primary!.P50, subject.P90 / s.Primary!.P90))];
     }
 
-    private static TargetReport? Evaluate(Target? target, List<RatioReport> ratios, SystemReport? subject)
+    /// <summary>Whether the subject met the target; the report phase calls it again, so a verdict follows the catalogue's current target.</summary>
+    public static TargetReport? Evaluate(Target? target, IReadOnlyList<RatioReport> ratios, SystemReport? subject)
     {
         if (target is null)
             return null;
-        if (subject?.WallMs is null)
+        if (subject?.Primary is null)
             return new TargetReport(target.Text, "not measured", subject is null ? "" : subject.Status == "measured" ? "no successful run" : subject.Status);
         var details = new List<string>();
         bool met = true;
@@ -144,7 +163,15 @@ internal static class Report
             met &= perSecond >= min && subject.Failures == 0;
             details.Add($"{perSecond:0} launches/s, {subject.Failures} failed");
         }
-        if (target.Ratios.Length == 0 && target.MinLaunchesPerSecond is null)
+        if (target.MaxMiB is double maxMiB)
+        {
+            // A round that failed later (a failed run under load) still read this figure: it is named, not counted against it.
+            double p50 = subject.Primary.P50;
+            met &= p50 <= maxMiB;
+            details.Add($"{subject.Figures?[0].Name ?? "figure"} p50 {F(p50)} MiB (≤ {F(maxMiB)} MiB)" +
+                (subject.Failures > 0 ? $"; {subject.Failures} of {subject.Runs} rounds failed, see below" : ""));
+        }
+        if (target.Ratios.Length == 0 && target.MinLaunchesPerSecond is null && target.MaxMiB is null)
             return new TargetReport(target.Text, "not measured", "");
         return new TargetReport(target.Text, met ? "met" : "not met", string.Join(", ", details));
     }
@@ -152,7 +179,9 @@ internal static class Report
     public static ScenarioPart Part(string startedAt, MachineInfo machine, bool quick, bool partial, ScenarioReport report, Scenario? scenario) =>
         new(startedAt, machine, quick, partial, report, scenario is null
             ? []
-            : scenario.Systems.ToDictionary(s => s.Name, s => s.Samples.Where(r => r.Succeeded).Select(r => r.WallMs).ToArray()));
+            : scenario.Systems.ToDictionary(s => s.Name, s => scenario.Definition.Kind == ScenarioKind.Memory
+                ? s.Figures.Count > 0 ? [.. s.Figures[0].KiB.Select(k => k / 1024.0)] : []
+                : s.Samples.Where(r => r.Succeeded).Select(r => r.WallMs).ToArray()));
 
     public static void WritePart(string dir, ScenarioPart part, Scenario? scenario)
     {
@@ -199,18 +228,9 @@ internal static class Report
         md.AppendLine();
         md.AppendLine("p50 ratios of skiff to each system, measured side by side; below 1 means skiff is faster.");
         md.AppendLine();
-        md.AppendLine("| scenario | skiff / reference | skiff / others | skiff p50 | target (PERF.md) | status |");
-        md.AppendLine("| --- | ---: | --- | ---: | --- | --- |");
+        md.AppendLine(SummaryHeader);
         foreach (var s in document.Scenarios)
-        {
-            var subject = s.Systems.FirstOrDefault(x => x.Role == "subject");
-            string headline = s.Headline is { } h ? $"**{F(h.P50Ratio)}×** {h.To}" : "";
-            string others = string.Join(", ", s.Ratios.Where(r => r.To != s.Reference).Select(r => $"{F(r.P50Ratio)}× {r.To}"));
-            string p50 = subject?.WallMs is { } w ? s.Kind == "storm" ? $"{subject.Storm?.LaunchesPerSecond:0} launches/s" : $"{F(w.P50)} ms" : "";
-            string target = s.Target is { } t ? $"{t.Text}: **{t.Verdict}**" : "";
-            string status = s.Measured ? $"measured as {s.MeasuredAs}" : s.Status;
-            md.AppendLine($"| [{s.Name}](#{s.Name}) | {headline} | {others} | {p50} | {target} | {status} |");
-        }
+            md.AppendLine(SummaryRow(s, $"#{s.Name}"));
         foreach (var scenario in document.Scenarios.Where(s => s.Measured))
             AppendScenario(md, scenario);
         md.AppendLine();
@@ -224,21 +244,39 @@ internal static class Report
         return md.ToString();
     }
 
+    public const string SummaryHeader = "| scenario | skiff / reference | skiff / others | skiff p50 | target (PERF.md) | status |\n| --- | ---: | --- | ---: | --- | --- |";
+
+    /// <summary>One scenario's row of the summary table (report.md and LATEST.md), its name linking to <paramref name="link"/>.</summary>
+    public static string SummaryRow(ScenarioReport s, string link)
+    {
+        var subject = s.Systems.FirstOrDefault(x => x.Role == "subject");
+        string headline = s.Headline is { } h ? $"**{F(h.P50Ratio)}×** {h.To}" : "";
+        string others = string.Join(", ", s.Ratios.Where(r => r.To != s.Reference).Select(r => $"{F(r.P50Ratio)}× {r.To}"));
+        string p50 = subject?.Primary is { } w
+            ? s.Kind switch { "storm" => $"{subject.Storm?.LaunchesPerSecond:0} launches/s", "memory" => $"{F(w.P50)} MiB", _ => $"{F(w.P50)} ms" }
+            : "";
+        string target = s.Target is { } t ? $"{t.Text}: **{t.Verdict}**" : "";
+        string status = s.Measured ? $"measured as {s.MeasuredAs}" : s.Status;
+        return $"| [{s.Name}]({link}) | {headline} | {others} | {p50} | {target} | {status} |";
+    }
+
+    private static string Ratio(RatioReport r) => $"{r.Of} / {r.To} = **{F(r.P50Ratio)}×**" + (r.P90Ratio is double p90 ? $" (p90 {F(p90)}×)" : "");
+
     private static void AppendScenario(StringBuilder md, ScenarioReport scenario)
     {
         md.AppendLine();
         md.AppendLine($"## {scenario.Name}");
         md.AppendLine();
         md.AppendLine($"{Capital(scenario.Title)}. Measured as {scenario.MeasuredAs}" + (scenario.Environment is null ? "" : $", {scenario.Environment}") +
-            $"; {scenario.Runs} {(scenario.Kind == "storm" ? "rounds" : "runs")} per system after {scenario.Warmups} warm-up{(scenario.Kind == "storm" ? " launches" : "s")}, {scenario.Order}" +
+            $"; {scenario.Runs} {(scenario.Kind is "storm" or "memory" ? "rounds" : "runs")} per system after {scenario.Warmups} warm-up{(scenario.Kind == "storm" ? " launches" : "s")}, {scenario.Order}" +
             (scenario.Load is null ? "." : $"; {scenario.Load}."));
         md.AppendLine();
 
         // Ratios first: they are what survives a noisy machine.
         var subject = scenario.Systems.FirstOrDefault(s => s.Role == "subject");
         if (scenario.Ratios.Count > 0)
-            md.AppendLine("p50 ratios: " + string.Join(", ", scenario.Ratios.Select(r => $"{r.Of} / {r.To} = **{F(r.P50Ratio)}×**")) +
-                (subject?.Failures > 0 ? $" ({subject.Name}: {subject.Failures} of {subject.Runs} {(scenario.Kind == "storm" ? "launches" : "runs")} failed)" : ""));
+            md.AppendLine((scenario.Kind == "memory" ? $"p50 ratios of {subject?.Figures?[0].Name}: " : "p50 ratios: ") + string.Join(", ", scenario.Ratios.Select(Ratio)) +
+                (subject?.Failures > 0 ? $" ({subject.Name}: {subject.Failures} of {subject.Runs} {(scenario.Kind switch { "storm" => "launches", "memory" => "rounds", _ => "runs" })} failed)" : ""));
         else
             md.AppendLine($"p50 ratios: none; {subject?.Status switch { null => "no subject", "measured" => $"{subject.Name} had no successful run", var why => why }}.");
         if (scenario.Target is { } target)
@@ -247,6 +285,8 @@ internal static class Report
 
         if (scenario.Kind == "storm")
             StormTable(md, scenario);
+        else if (scenario.Kind == "memory")
+            MemoryTable(md, scenario);
         else
             LatencyTable(md, scenario);
         md.AppendLine();
@@ -298,24 +338,55 @@ internal static class Report
         }
     }
 
+    private static void MemoryTable(StringBuilder md, ScenarioReport scenario)
+    {
+        var reference = scenario.Systems.FirstOrDefault(s => s.Name == scenario.Reference)?.Figures;
+        md.AppendLine($"| system | figure | p50 MiB | p90 MiB | min MiB | max MiB | samples | p50 / {scenario.Reference} | failed rounds | version |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        foreach (var s in scenario.Systems)
+        {
+            if (s.Figures is not { Count: > 0 } figures)
+            {
+                string why = s.Status == "measured" ? $"all {s.Runs} rounds failed" : s.Status;
+                md.AppendLine($"| {s.Name} | {why} | | | | | | | {(s.Status == "measured" ? s.Failures : "")} | {s.Version} |");
+                continue;
+            }
+            foreach (var f in figures)
+            {
+                var r = reference?.FirstOrDefault(x => x.Name == f.Name)?.MiB;
+                md.AppendLine($"| {s.Name} | {f.Name} | {F(f.MiB.P50)} | {F(f.MiB.P90)} | {F(f.MiB.Min)} | {F(f.MiB.Max)} | {f.MiB.Count} | " +
+                    $"{(r is null ? "" : $"{F(f.MiB.P50 / r.P50)}×")} | {s.Failures}/{s.Runs} | {s.Version} |");
+            }
+        }
+    }
+
     private static void StormTable(StringBuilder md, ScenarioReport scenario)
     {
-        md.AppendLine("| system | launches/s (median round) | round wall ms (each) | failed launches | launch p50 ms | launch p99 ms | CPU ms per launch | version |");
-        md.AppendLine("| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |");
+        md.AppendLine("| system | launches/s (median round) | round wall ms (each) | failed launches | launch p50 ms | launch p90 ms | launch p99 ms | CPU ms per launch | version |");
+        md.AppendLine("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |");
         foreach (var s in scenario.Systems)
         {
             if (s.Storm is not { } storm || storm.Rounds == 0)
             {
-                md.AppendLine($"| {s.Name} | {(s.Status == "measured" ? "no round finished" : s.Status)} | | | | | | {s.Version} |");
+                md.AppendLine($"| {s.Name} | {(s.Status == "measured" ? "no round finished" : s.Status)} | | | | | | | {s.Version} |");
                 continue;
             }
             md.AppendLine($"| {s.Name} | {storm.LaunchesPerSecond:0} | {string.Join(", ", storm.RoundWallMs.Select(x => F(x)))} | " +
-                $"{storm.FailedLaunches}/{s.Runs} | {F(storm.LaunchMs?.P50)} | {F(storm.LaunchMs?.P99)} | {F(s.MeanCpuMs)} | {s.Version} |");
+                $"{storm.FailedLaunches}/{s.Runs} | {F(storm.LaunchMs?.P50)} | {F(storm.LaunchMs?.P90)} | {F(storm.LaunchMs?.P99)} | {F(s.MeanCpuMs)} | {s.Version} |");
         }
     }
 
     private static string RawCsv(Scenario scenario)
     {
+        if (scenario.Definition.Kind == ScenarioKind.Memory)
+        {
+            var figures = new StringBuilder("system,figure,sample,kib\n");
+            foreach (var s in scenario.Systems)
+                foreach (var (name, kib) in s.Figures)
+                    for (int i = 0; i < kib.Count; i++)
+                        figures.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{s.Name},{name},{i},{kib[i]:0}"));
+            return figures.ToString();
+        }
         var csv = new StringBuilder("system,run,wall_ms,user_ms,sys_ms,max_rss_kib,outcome\n");
         foreach (var s in scenario.Systems)
             for (int i = 0; i < s.Samples.Count; i++)

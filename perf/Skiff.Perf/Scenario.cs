@@ -8,6 +8,8 @@ internal enum ScenarioKind
     Sequential,
     /// <summary>Rounds of N launches from C parallel clients; the round's wall time is the figure.</summary>
     Storm,
+    /// <summary>Rounds in which each system's sampler reads resident memory (VmRSS); the figures are MiB, not time.</summary>
+    Memory,
 }
 
 /// <summary>One contender in a scenario: its steps, whether it can run here, and what its runs did.</summary>
@@ -44,6 +46,27 @@ internal sealed class SystemUnderTest : IDisposable
     public List<(double WallMs, int Failed)> Rounds { get; } = [];
 
     public LatencySummary? Wall => LatencySummary.Of(Samples.Where(s => s.Succeeded).Select(s => s.WallMs));
+
+    /// <summary>
+    /// Memory scenarios: one round of this system (start what it measures, read VmRSS, remove it), given the round's
+    /// number; it adds to <see cref="Figures"/> and returns null, or why the round failed.
+    /// </summary>
+    public Func<int, string?>? Sampler { get; set; }
+
+    /// <summary>Memory scenarios: each named figure's samples in KiB, in the order first added; the first is the headline.</summary>
+    public List<(string Name, List<double> KiB)> Figures { get; } = [];
+
+    public void AddFigure(string name, double kib)
+    {
+        lock (Figures)
+        {
+            int at = Figures.FindIndex(f => f.Name == name);
+            if (at < 0)
+                Figures.Add((name, [kib]));
+            else
+                Figures[at].KiB.Add(kib);
+        }
+    }
 
     /// <summary>The single timed step, when there is exactly one: what rss-probe and storms run.</summary>
     public Step? OnlyTimedStep => Steps.Count(s => s.Kind == StepKind.Timed) == 1 ? Steps.First(s => s.Kind == StepKind.Timed) : null;
@@ -142,6 +165,15 @@ internal sealed class SystemUnderTest : IDisposable
         LogFirstFailure(warmup ? "warm-up" : "run", log);
     }
 
+    /// <summary>A memory round: its wall time (not a figure, only the count of runs and failures) and why it failed, if it did.</summary>
+    public void RecordRound(double wallMs, string? failure, bool warmup, TextWriter log)
+    {
+        var sample = new RunSample(wallMs, 0, 0, 0, failure is null ? 0 : 1 << 8, false);
+        if (failure is not null)
+            FirstFailure ??= failure;
+        Record(sample, warmup, log);
+    }
+
     public void RecordProbe(RunSample sample, long? maxRssKiB, TextWriter log)
     {
         if (sample.Succeeded && maxRssKiB is long kib)
@@ -226,7 +258,9 @@ internal sealed class Scenario(ScenarioDefinition definition, IReadOnlyList<Syst
     /// <summary>
     /// Warm-ups first (page cache, dentries, the harness's own JIT), then rounds that run every system
     /// once. The order rotates each round (A B C, B C A, C A B, ...), so every system takes every position
-    /// equally often and neither drift nor "who runs right after whom" favours one.
+    /// equally often and drift favours none. Rotation alone keeps each system's predecessor fixed (B always
+    /// after A, A always after the last), so the cycle itself is reshuffled (seeded) every n rounds: what a
+    /// system leaves behind (podman's cleanup, a busy page cache) then lands on every other system in turn.
     /// </summary>
     /// <remarks>
     /// Max RSS comes from extra rounds through rss-probe (when built), kept out of the timed rounds
@@ -234,7 +268,7 @@ internal sealed class Scenario(ScenarioDefinition definition, IReadOnlyList<Syst
     /// </remarks>
     public void MeasureSequential(Spawner spawner, int warmups, int runs, int rssRuns, string? rssProbe, TextWriter log)
     {
-        Order = "rotated round-robin: round r starts at system r mod n (A B C, B C A, C A B, ...)";
+        Order = "rotated round-robin: round r starts at system r mod n (A B C, B C A, C A B, ...), the cycle reshuffled (seeded) every n rounds so no system always follows the same one";
         SystemUnderTest[] active = [.. Systems.Where(s => s.Measurable)];
         foreach (var system in active)
             system.Samples.Capacity = runs;
@@ -253,11 +287,15 @@ internal sealed class Scenario(ScenarioDefinition definition, IReadOnlyList<Syst
         GC.WaitForPendingFinalizers();
 
         int step = Math.Max(1, runs / 4);
+        var shuffle = new Random(20261128);
+        SystemUnderTest[] cycle = [.. active];
         for (int round = 0; round < runs; round++)
         {
+            if (round % n == 0 && round > 0)
+                shuffle.Shuffle(cycle);
             for (int k = 0; k < n; k++)
             {
-                var system = active[(round + k) % n];
+                var system = cycle[(round + k) % n];
                 system.Record(system.RunOnce(spawner, round).Sample, warmup: false, log);
             }
             if ((round + 1) % step == 0 || round + 1 == runs)
@@ -287,6 +325,37 @@ internal sealed class Scenario(ScenarioDefinition definition, IReadOnlyList<Syst
     }
 
     public void SetOrder(string order) => Order = order;
+
+    /// <summary>
+    /// Memory scenarios: warm-up rounds (discarded figures), then rounds that run every system's sampler once, in
+    /// an order rotated each round as in <see cref="MeasureSequential"/>.
+    /// </summary>
+    public void MeasureMemory(Spawner spawner, int warmups, int runs, TextWriter log)
+    {
+        Order = "one sampler round per system, rotated round-robin";
+        SystemUnderTest[] active = [.. Systems.Where(s => s.Measurable && s.Sampler is not null)];
+        foreach (var s in Systems.Where(s => s.Measurable && s.Sampler is null))
+            s.MarkUnavailable("no memory sampler for this system");
+        RunPrepare(spawner, active);
+        int n = active.Length;
+        for (int round = -warmups; round < runs; round++)
+            for (int k = 0; k < n; k++)
+            {
+                var system = active[((round % n) + n + k) % n];
+                bool warmup = round < 0;
+                // A warm-up's figures are dropped: cut the lists back to where they were.
+                int[] before = [.. system.Figures.Select(f => f.KiB.Count)];
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                string? failure = system.Sampler!(warmup ? 1_000_000 - round : round);
+                double wall = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                if (warmup)
+                    for (int f = 0; f < system.Figures.Count; f++)
+                        system.Figures[f].KiB.RemoveRange(f < before.Length ? before[f] : 0, system.Figures[f].KiB.Count - (f < before.Length ? before[f] : 0));
+                system.RecordRound(wall, failure, warmup, log);
+                if (!warmup)
+                    log.WriteLine($"{Name}: {system.Name} round {round + 1}/{runs}" + (failure is null ? "" : $": {failure}"));
+            }
+    }
 
     public void Dispose()
     {

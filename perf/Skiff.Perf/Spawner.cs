@@ -225,6 +225,7 @@ internal sealed unsafe class Spawner : IDisposable
 internal static unsafe partial class Interop
 {
     internal const int SIGKILL = 9;
+    internal const int SIGTERM = 15;
     private const short POSIX_SPAWN_SETPGROUP = 0x02;
     private const short POSIX_SPAWN_SETSIGDEF = 0x04;
     private const short POSIX_SPAWN_SETSIGMASK = 0x08;

@@ -27,17 +27,22 @@ internal static class SvgChart
         var (lo, hi) = all.Count > 0 ? (StepAtOrBelow(all.Min() * 0.9), StepAtOrAbove(all.Max() * 1.1)) : (1.0, 10.0);
         double X(double ms) => Left + (Math.Log10(ms) - Math.Log10(lo)) / (Math.Log10(hi) - Math.Log10(lo)) * (Width - Left - Right);
 
-        bool storm = report.Kind == "storm";
+        bool storm = report.Kind == "storm", memory = report.Kind == "memory";
+        string unit = memory ? "MiB" : "ms";
         int rows = report.Systems.Count, plotBottom = Top + rows * RowHeight, height = plotBottom + 80;
         var svg = new StringBuilder();
         svg.AppendLine(I($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-family=\"sans-serif\">"));
         svg.AppendLine(I($"<rect width=\"{Width}\" height=\"{height}\" fill=\"white\"/>"));
         string title = $"{report.Name}: {report.Title}";
+        // The full title is in report.md; the chart's must fit its width.
+        if (title.Length > 96)
+            title = title[..95].TrimEnd() + "…";
         Text(svg, 20, 30, title, title.Length > 80 ? 15 : 18, weight: "bold");
         var m = document.Machine;
         Text(svg, 20, 52, $"{document.Timestamp} · {m.Cores} cores, {m.CpuModel}, kernel {m.Kernel}, cgroup {m.Cgroup}, {m.MemoryGiB} GiB", 12, "#555");
         Text(svg, 20, 68, $"measured as {report.MeasuredAs} · " + (storm
             ? $"{report.Runs} round{(report.Runs == 1 ? "" : "s")} per system, launches from parallel clients"
+            : memory ? $"{report.Runs} rounds per system after {report.Warmups} warm-ups, rotated"
             : $"{report.Runs} runs each after {report.Warmups} warm-ups, interleaved, order rotated"), 12, "#555");
         if (report.Load is not null)
             Text(svg, 20, 84, report.Load, 12, "#555");
@@ -59,11 +64,13 @@ internal static class SvgChart
             }
         svg.AppendLine(I($"<line x1=\"{Left}\" y1=\"{plotBottom}\" x2=\"{Width - Right}\" y2=\"{plotBottom}\" stroke=\"#333\"/>"));
         Text(svg, (Left + Width - Right) / 2.0, plotBottom + 40,
-            storm ? "wall time per launch under load, spawn to reap (ms, log scale)" : "wall time per run, spawn to reap (ms, log scale)", 13, anchor: "middle");
-        Text(svg, 20, plotBottom + 66, $"dots: every successful {(storm ? "launch" : "run")} · box: p25–p75 · whiskers: p5–p95 · bar and label: p50 · dashed: {report.Reference}'s p50", 12, "#555");
+            storm ? "wall time per launch under load, spawn to reap (ms, log scale)"
+            : memory ? $"{report.Systems.FirstOrDefault(s => s.Role == "subject")?.Figures?[0].Name ?? "resident memory"} (MiB, log scale)"
+            : "wall time per run, spawn to reap (ms, log scale)", 13, anchor: "middle");
+        Text(svg, 20, plotBottom + 66, $"dots: every successful {(storm ? "launch" : memory ? "sample" : "run")} · box: p25–p75 · whiskers: p5–p95 · bar and label: p50 · dashed: {report.Reference}'s p50", 12, "#555");
 
         // The reference's p50 across all rows: the ratios in the table, made visible.
-        if (!storm && report.Systems.FirstOrDefault(s => s.Name == report.Reference)?.WallMs is { } reference)
+        if (!storm && report.Systems.FirstOrDefault(s => s.Name == report.Reference)?.Primary is { } reference)
         {
             svg.AppendLine(I($"<line x1=\"{X(reference.P50):0.#}\" y1=\"{Top}\" x2=\"{X(reference.P50):0.#}\" y2=\"{plotBottom}\" stroke=\"#495057\" stroke-dasharray=\"4 4\"/>"));
             Text(svg, X(reference.P50) + 4, Top - 6, $"{report.Reference} p50", 11, "#495057");
@@ -74,10 +81,14 @@ internal static class SvgChart
             var summary = report.Systems[i];
             int top = Top + i * RowHeight;
             double mid = top + RowHeight / 2.0;
-            string colour = Colours.TryGetValue(summary.Name, out var c) ? c : Fallback[i % Fallback.Length];
+            // Variants (skiff --network none, docker→skiff-serve, podman service) take their engine's colour.
+            string colour = Colours.TryGetValue(summary.Name, out var c) ? c
+                : summary.Name.Contains("skiff", StringComparison.Ordinal) ? Colours["skiff"]
+                : summary.Name.Contains("podman", StringComparison.Ordinal) ? Colours["podman"]
+                : Fallback[i % Fallback.Length];
             Text(svg, 20, mid - 4, summary.Name, 14, weight: "bold");
 
-            var w = storm ? summary.Storm?.LaunchMs : summary.WallMs;
+            var w = storm ? summary.Storm?.LaunchMs : summary.Primary;
             if (w is null)
             {
                 string why = summary.Status == "measured" ? $"all {summary.Runs} runs failed" : summary.Status;
@@ -102,7 +113,7 @@ internal static class SvgChart
                 svg.AppendLine(I($"<line x1=\"{X(end):0.#}\" y1=\"{mid - 6}\" x2=\"{X(end):0.#}\" y2=\"{mid + 6}\" stroke=\"{colour}\" stroke-width=\"1.5\"/>"));
             svg.AppendLine(I($"<rect x=\"{X(w.P25):0.#}\" y=\"{mid - 11}\" width=\"{Math.Max(1, X(w.P75) - X(w.P25)):0.#}\" height=\"22\" fill=\"{colour}\" fill-opacity=\"0.15\" stroke=\"{colour}\" stroke-width=\"1.5\"/>"));
             svg.AppendLine(I($"<line x1=\"{X(w.P50):0.#}\" y1=\"{mid - 15}\" x2=\"{X(w.P50):0.#}\" y2=\"{mid + 15}\" stroke=\"{colour}\" stroke-width=\"3.5\"/>"));
-            Text(svg, X(w.P50), mid - 19, $"p50 {Report.F(w.P50)} ms", 11, colour, anchor: "middle", weight: "bold");
+            Text(svg, X(w.P50), mid - 19, $"p50 {Report.F(w.P50)} {unit}", 11, colour, anchor: "middle", weight: "bold");
         }
         svg.AppendLine("</svg>");
         return svg.ToString();
