@@ -62,35 +62,26 @@ public static class ContainerStreamEndpoints
             throw;
         }
         using var _ = connection;
-        var frames = new MultiplexedStreamWriter(connection);
-        Stream outSink = tty ? connection : new FrameStream(frames, StdStream.Stdout);
-        Stream? errSink = tty ? null : new FrameStream(frames, StdStream.Stderr);
-        if (c.Query.Bool("logs"))
+        bool taken = false;
+        try
         {
-            try
+            var frames = new MultiplexedStreamWriter(connection);
+            Stream outSink = tty ? connection : new FrameStream(frames, StdStream.Stdout);
+            Stream? errSink = tty ? null : new FrameStream(frames, StdStream.Stderr);
+            if (c.Query.Bool("logs"))
             {
-                var options = new LogReadOptions { Stdout = stdout, Stderr = stderr };
-                await foreach (var e in LogReader.Open(store, id, options))
-                {
-                    await (e.Stream == LogStream.Stderr && errSink is not null ? errSink : outSink).WriteAsync(e.Line);
-                }
+                await ReplayLogAsync(store, id, stdout, stderr, outSink, errSink);
             }
-            catch (SkiffException e) when (e.Category == ErrorCategory.InvalidArgument)
+            if (!stream)
             {
-                // A container without a readable log (--log-driver none): nothing to replay.
+                return;
             }
-        }
-        if (!stream)
-        {
-            return;
-        }
-        var client = await ConnectAsync(daemon, id, streams, attaches, pending);
-        if (client is null)
-        {
-            return;
-        }
-        using (client)
-        {
+            taken = true;
+            using var client = await ConnectAsync(daemon, id, streams, attaches, pending);
+            if (client is null)
+            {
+                return;
+            }
             ContainerEvents.Publish(daemon, "attach", def);
             try
             {
@@ -100,6 +91,34 @@ public static class ContainerStreamEndpoints
             {
                 // The client went away (or the supervisor did): the container is not ours to stop.
             }
+        }
+        finally
+        {
+            // Leaving before the attach was taken up: a start must not connect it for no one.
+            if (pending is not null && !taken && !attaches.Remove(id, pending))
+            {
+                pending.Cancel();
+                if (pending.Connected.IsCompletedSuccessfully)
+                {
+                    (await pending.Connected)?.Dispose();
+                }
+            }
+        }
+    }
+
+    private static async Task ReplayLogAsync(ContainerStore store, string id, bool stdout, bool stderr, Stream outSink, Stream? errSink)
+    {
+        try
+        {
+            var options = new LogReadOptions { Stdout = stdout, Stderr = stderr };
+            await foreach (var e in LogReader.Open(store, id, options))
+            {
+                await (e.Stream == LogStream.Stderr && errSink is not null ? errSink : outSink).WriteAsync(e.Line);
+            }
+        }
+        catch (SkiffException e) when (e.Category == ErrorCategory.InvalidArgument)
+        {
+            // A container without a readable log (--log-driver none): nothing to replay.
         }
     }
 
@@ -224,20 +243,31 @@ public sealed class PendingAttach(AttachStreams streams)
     /// <summary>The supervisor's attach once the container is started; null if it never is (removed, or the start failed).</summary>
     public Task<AttachClient?> Connected => _connected.Task;
 
-    /// <summary>Connects to the supervisor in dir (with --wait-attach, the first such connection lets the container run).</summary>
+    private int _tried;
+
+    /// <summary>
+    /// Connects to the supervisor in dir, once (with --wait-attach, the first such connection
+    /// lets the container run, so it is made even for an attach cancelled meanwhile, and
+    /// then let go).
+    /// </summary>
     public void Connect(string dir)
     {
-        if (_connected.Task.IsCompleted)
+        if (Interlocked.Exchange(ref _tried, 1) != 0)
         {
             return;
         }
+        AttachClient? client = null;
         try
         {
-            _connected.TrySetResult(AttachClient.Connect(dir, streams));
+            client = AttachClient.Connect(dir, streams);
         }
         catch (Exception e) when (e is SocketException or IOException or SkiffException)
         {
-            _connected.TrySetResult(null);
+            // No supervisor to attach to: the attach ends.
+        }
+        if (!_connected.TrySetResult(client))
+        {
+            client?.Dispose();
         }
     }
 

@@ -93,6 +93,13 @@ public static class ContainerExec
             {
                 plan.Ops.Insert(0, LaunchOp.Detach());
             }
+            if (r.Tty && !r.Detach)
+            {
+                // A SIGWINCH before the wait below would go to the default action (ignored) and
+                // leave the terminal at its old size: held from here, and the size copied once the
+                // terminal is ours.
+                sys.HoldSignals(true);
+            }
             child = sys.Launch(plan);
             sys.Close(pty.Child);
             pty.Child = -1;
@@ -141,6 +148,10 @@ public static class ContainerExec
                 return 0;
             }
             using var session = r.Tty ? new TerminalSession(sys.ReceiveFd(pty.Parent), forwardInput: r.Interactive) : null;
+            if (session is not null && TerminalSession.CurrentSize() is ( > 0, > 0) and var (rows2, cols2))
+            {
+                Interop.Shim.TtySetSize(session.Master, rows2, cols2);
+            }
             int code = sys.WaitForwarding(target ?? child, session?.Master ?? -1);
             if (target is not null)
             {
@@ -150,6 +161,10 @@ public static class ContainerExec
         }
         finally
         {
+            if (r.Tty && !r.Detach)
+            {
+                sys.HoldSignals(false);
+            }
             fds.ForEach(sys.Close);
             sys.Close(pty.Parent);
             sys.Close(pty.Child);

@@ -34,8 +34,33 @@ public sealed class DockerContainerTests(SkiffInstall install, ITestOutputHelper
         Assert.Equal(127, missing.ExitCode);
         Assert.Contains("executable file not found", missing.Stderr);
         Assert.Equal("", (await daemon.Docker("ps", "-aq")).AssertExit(0).Stdout);
-        // Only the store's short-lived tombstones (".removed-ID", for late waiters) may remain.
-        Assert.All(Directory.GetFileSystemEntries(box.ContainersDir), e => Assert.StartsWith(".removed-", Path.GetFileName(e)));
+        // The --rm removal (renamed aside first, which ends the wait) finishes its delete just after;
+        // then only the store's short-lived tombstones (".removed-ID", for late waiters) remain.
+        string[] Left() => Directory.GetFileSystemEntries(box.ContainersDir).Where(e => !Path.GetFileName(e).StartsWith(".removed-")).ToArray();
+        for (int i = 0; i < 100 && Left().Length > 0; i++)
+        {
+            await Task.Delay(50);
+        }
+        Assert.Empty(Left());
+    }
+
+    [Fact]
+    public async Task Many_clients_at_once_each_get_their_own_output_and_exit_code()
+    {
+        using var box = install.NewSandbox(Mode.Root);
+        await DockerSandbox.ImportBusybox(box, "bb:many");
+        await using var daemon = await SkiffDaemon.StartAsync(box);
+
+        // Short-lived containers race their own start: an attach must be in place before the 101 goes out.
+        var runs = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+            daemon.Docker("run", "--rm", "--network", "none", "bb:many", "sh", "-c", $"echo run {i}; exit {i}")));
+
+        for (int i = 0; i < runs.Length; i++)
+        {
+            Assert.Equal(i, runs[i].ExitCode);
+            Assert.Equal($"run {i}\n", runs[i].Stdout);
+        }
+        Assert.Equal("", (await daemon.Docker("ps", "-aq")).AssertExit(0).Stdout);
     }
 
     [Fact]
