@@ -346,7 +346,7 @@ public sealed class RegistryPullTests : IDisposable
 /// <summary>A registry's read side over HttpListener: manifests and blobs, with failures to order.</summary>
 internal sealed class FakeRegistry : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private HttpListener _listener = new();
     private readonly Dictionary<string, (byte[] Bytes, string Type)> _manifests = [];
     private readonly Dictionary<Digest, byte[]> _blobs = [];
     private readonly HashSet<Digest> _breakOnce = [];
@@ -359,7 +359,6 @@ internal sealed class FakeRegistry : IDisposable
             int port = Random.Shared.Next(20000, 60000);
             try
             {
-                _listener.Prefixes.Clear();
                 _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
                 _listener.Start();
                 Host = $"127.0.0.1:{port}";
@@ -367,6 +366,9 @@ internal sealed class FakeRegistry : IDisposable
             }
             catch (HttpListenerException) when (attempt < 20)
             {
+                // A port another test holds: a listener that failed to start keeps the prefix
+                // in its endpoint table (and throws on Close), so the next attempt gets a new one.
+                _listener = new HttpListener();
             }
         }
         _ = Task.Run(Serve);
