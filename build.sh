@@ -12,6 +12,8 @@ command -v file >/dev/null || missing+=(file)
 [[ -f /usr/include/zlib.h ]] || missing+=(zlib1g-dev)
 [[ -x /bin/busybox ]] || missing+=(busybox-static)
 [[ -x /usr/bin/newuidmap ]] || missing+=(uidmap)
+# The default private network of `run` needs pasta (or slirp4netns).
+[[ -x /usr/bin/pasta || -x /usr/bin/slirp4netns ]] || missing+=(passt)
 if ((${#missing[@]})); then
     if [[ $(id -u) == 0 ]]; then
         echo "build.sh: installing ${missing[*]}" >&2
