@@ -282,11 +282,11 @@ public sealed class ContainerStore(SkiffPaths paths)
     {
         string dir = Path.Combine(Root, id);
         var state = StateFile.Read(dir);
-        if (state.Status is "running" or "restarting" or "paused" && !ProcessAlive(state.SupervisorPid, state.SupervisorStart))
+        if (state.Active && !ProcessAlive(state.SupervisorPid, state.SupervisorStart))
         {
             using var _ = Lock(id);
             state = StateFile.Read(dir);
-            if (state.Status is "running" or "restarting" or "paused" && !ProcessAlive(state.SupervisorPid, state.SupervisorStart))
+            if (state.Active && !ProcessAlive(state.SupervisorPid, state.SupervisorStart))
             {
                 bool containerAlive = ProcessAlive(state.Pid, state.PidStart);
                 if (!containerAlive)
@@ -308,15 +308,8 @@ public sealed class ContainerStore(SkiffPaths paths)
     }
 
     /// <summary>Alive and not a zombie; a start time of 0 (not recorded) matches any.</summary>
-    public static unsafe bool ProcessAlive(int pid, ulong start)
-    {
-        if (start != 0)
-        {
-            return ProcessLiveness.IsAlive(pid, start);
-        }
-        ulong s;
-        return pid > 0 && Interop.Shim.ProcessStartTime(pid, &s) >= 0 && ProcessLiveness.IsAlive(pid, s);
-    }
+    public static bool ProcessAlive(int pid, ulong start) =>
+        ProcessLiveness.IsAlive(pid, start != 0 ? start : StartTime(pid));
 
     /// <summary>Removes the directory and releases the name; the caller has made sure nothing runs.</summary>
     public void Delete(string id, Action<string> removeTree)
