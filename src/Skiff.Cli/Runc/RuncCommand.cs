@@ -119,7 +119,7 @@ public static class RuncCommand
         "create" => Create(runtime, args),
         "start" => WithId(args, "start", [], (p, id) => runtime.Start(id)),
         "run" => Run(runtime, args),
-        "state" => WithId(args, "state", [], (p, id) => Console.Out.WriteLine(JsonSerializer.Serialize(runtime.State(id), OciJson.Default.ContainerState))),
+        "state" => WithId(args, "state", [], (p, id) => Console.Out.WriteLine(ContainerStateJson.ToText(runtime.State(id)))),
         "kill" => Kill(runtime, args),
         "delete" => WithId(args, "delete", [FlagSpec.Bool("force", 'f', "kill a running container first")], (p, id) => runtime.Delete(id, p.Bool("force"))),
         "list" => List(runtime, args),
@@ -213,7 +213,7 @@ public static class RuncCommand
         switch (p.Value("format") ?? "table")
         {
             case "json":
-                Console.Out.WriteLine(JsonSerializer.Serialize(states.ToList(), OciJson.Default.ListContainerState));
+                Console.Out.WriteLine(ContainerStateJson.ToText(states));
                 return 0;
             case "table":
                 var rows = new List<string[]> { new[] { "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" } };
@@ -326,12 +326,11 @@ public static class RuncCommand
         {
             try
             {
-                process = JsonSerializer.Deserialize(File.ReadAllText(file), OciJson.Default.Process)
-                          ?? throw SkiffException.Invalid($"{file}: empty process");
+                process = RuntimeSpecJson.ReadProcess(File.ReadAllBytes(file));
             }
-            catch (JsonException e)
+            catch (SpecFormatException e)
             {
-                throw SkiffException.Invalid($"{file}: invalid process{(e.Path is { } path ? " at " + path : "")}{(e.LineNumber is { } l ? $" (line {l + 1})" : "")}");
+                throw SkiffException.Invalid($"{file}: invalid process at {e.JsonPath} (line {e.Line}): {e.Detail}");
             }
         }
         else

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using Skiff.Oci;
 
 namespace Skiff.Runtime.Oci;
 
@@ -21,9 +21,78 @@ public sealed class ContainerRecord
     public bool Started { get; set; }
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
-[JsonSerializable(typeof(ContainerRecord))]
-internal sealed partial class RecordJson : JsonSerializerContext;
+/// <summary>
+/// state.json by hand, not through a source-generated contract: every runtime verb Podman and
+/// containerd call (create, start, state, kill, delete) reads or writes it, and the contract's
+/// first-use configuration cost more than the rest of `state`.
+/// </summary>
+internal static class RecordJson
+{
+    public static byte[] Write(ContainerRecord r)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("id", r.Id);
+            w.WriteString("bundle", r.Bundle);
+            w.WriteString("rootfs", r.Rootfs);
+            w.WriteNumber("pid", r.Pid);
+            w.WriteNumber("startTime", r.StartTime);
+            w.WriteString("created", r.Created);
+            w.WriteString("owner", r.Owner);
+            if (r.Annotations is { } annotations)
+            {
+                w.WriteStartObject("annotations");
+                foreach (var (k, v) in annotations)
+                {
+                    w.WriteString(k, v);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteString("cgroupPath", r.CgroupPath);
+            if (r.CgroupsPathSpec is not null)
+            {
+                w.WriteString("cgroupsPathSpec", r.CgroupsPathSpec);
+            }
+            w.WriteBoolean("rootless", r.Rootless);
+            w.WriteBoolean("started", r.Started);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static ContainerRecord Read(ReadOnlySpan<byte> json) => SpecJsonReader.Read(json, Record);
+
+    private static ContainerRecord Record(ref SpecJsonReader j)
+    {
+        var r = new ContainerRecord();
+        if (!j.StartObject())
+        {
+            return r;
+        }
+        while (j.NextProperty(out string name))
+        {
+            switch (name)
+            {
+                case "id": r.Id = j.RequiredString(); break;
+                case "bundle": r.Bundle = j.RequiredString(); break;
+                case "rootfs": r.Rootfs = j.RequiredString(); break;
+                case "pid": r.Pid = j.NullableInt32() ?? 0; break;
+                case "startTime": r.StartTime = j.UInt64(); break;
+                case "created": r.Created = j.RequiredString(); break;
+                case "owner": r.Owner = j.RequiredString(); break;
+                case "annotations": r.Annotations = j.StringMap(); break;
+                case "cgroupPath": r.CgroupPath = j.RequiredString(); break;
+                case "cgroupsPathSpec": r.CgroupsPathSpec = j.String(); break;
+                case "rootless": r.Rootless = j.Bool(); break;
+                case "started": r.Started = j.Bool(); break;
+                default: j.Skip(); break;
+            }
+        }
+        return r;
+    }
+}
 
 /// <summary>ROOT/ID directories: claimed atomically, written by rename, removed whole.</summary>
 public sealed class ContainerStore(string root)
@@ -57,14 +126,15 @@ public sealed class ContainerStore(string root)
         }
     }
 
+    /// <summary>
+    /// Written whole to a temporary file and renamed over: a reader sees the old record or the new.
+    /// Not fsynced, as runc and crun do not: the root is under /run, and a crash that loses the
+    /// write loses the container's processes with it.
+    /// </summary>
     public void Save(ContainerRecord record)
     {
         string tmp = StateFile(record.Id) + ".tmp";
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))
-        {
-            JsonSerializer.Serialize(f, record, RecordJson.Default.ContainerRecord);
-            f.Flush(flushToDisk: true);
-        }
+        File.WriteAllBytes(tmp, RecordJson.Write(record));
         File.Move(tmp, StateFile(record.Id), overwrite: true);
     }
 
@@ -72,16 +142,24 @@ public sealed class ContainerStore(string root)
     {
         CheckId(id);
         string path = StateFile(id);
-        if (!File.Exists(path))
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (FileNotFoundException)
+        {
+            throw SkiffException.NotFound($"container does not exist: {id}");
+        }
+        catch (DirectoryNotFoundException)
         {
             throw SkiffException.NotFound($"container does not exist: {id}");
         }
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllText(path), RecordJson.Default.ContainerRecord)
-                   ?? throw SkiffException.Internal($"{path}: empty state");
+            return RecordJson.Read(bytes);
         }
-        catch (JsonException e)
+        catch (SpecFormatException e)
         {
             throw SkiffException.Internal($"{path}: corrupt state ({e.Message}); delete --force removes it");
         }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Skiff.Oci;
 
 namespace Skiff.Runtime.Oci;
@@ -39,7 +38,7 @@ public static class HookRunner
                           ?? throw SkiffException.Internal($"hooks.{phase}[{i}]: cannot start {hook.Path}");
             try
             {
-                p.StandardInput.Write(JsonSerializer.Serialize(state, OciJson.Default.ContainerState));
+                p.StandardInput.Write(ContainerStateJson.ToText(state));
                 p.StandardInput.Close();
             }
             catch (IOException)

@@ -299,7 +299,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
     }
 
     private byte[] StateJson(ContainerRecord record, int pid, string status) =>
-        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(JsonState(record, pid, status), OciJson.Default.ContainerState);
+        ContainerStateJson.ToUtf8(JsonState(record, pid, status));
 
     /// <summary>
     /// Reads the child's reports until "created": its pid (a joined pid namespace forks once),

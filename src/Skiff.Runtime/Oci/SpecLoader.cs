@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Skiff.Oci;
 
 namespace Skiff.Runtime.Oci;
@@ -17,22 +16,14 @@ public static class SpecLoader
         {
             throw SkiffException.NotFound($"{path}: no such file (is --bundle the directory that holds config.json?)");
         }
-        RuntimeSpec? spec;
+        RuntimeSpec spec;
         try
         {
-            using var stream = File.OpenRead(path);
-            spec = JsonSerializer.Deserialize(stream, OciJson.Default.RuntimeSpec);
+            spec = RuntimeSpecJson.ReadSpec(File.ReadAllBytes(path));
         }
-        catch (JsonException e)
+        catch (SpecFormatException e)
         {
-            string where = e.Path is { Length: > 0 } p ? $" at {p}" : "";
-            string line = e.LineNumber is { } l ? $" (line {l + 1})" : "";
-            string detail = e.Message.Split(" Path:", 2)[0];
-            throw SkiffException.Invalid($"{path}: invalid config{where}{line}: {detail}");
-        }
-        if (spec is null)
-        {
-            throw SkiffException.Invalid($"{path}: the config is null");
+            throw SkiffException.Invalid($"{path}: invalid config at {e.JsonPath} (line {e.Line}): {e.Detail}");
         }
         return Validate(spec, bundle);
     }
