@@ -40,3 +40,94 @@ public sealed class LaunchRecord
     [JsonPropertyName("workingDir")] public string? WorkingDir { get; set; }
     [JsonPropertyName("user")] public string? User { get; set; }
 }
+
+/// <summary>
+/// The image index and launch records read by hand: `run IMAGE` reads both on its hot path,
+/// where the source-generated contracts' first-use configuration cost more than the reads.
+/// Written with ImageJson as before; ImageRecordJsonTests holds the two to the same result.
+/// </summary>
+public static class ImageRecordJson
+{
+    public static ImageIndexFile ReadIndex(ReadOnlySpan<byte> json, string what) => Read(json, Index, what);
+
+    public static LaunchRecord ReadLaunch(ReadOnlySpan<byte> json, string what) => Read(json, Launch, what);
+
+    private static T Read<T>(ReadOnlySpan<byte> json, JsonCursor.ReadValue<T> read, string what)
+    {
+        try
+        {
+            return JsonCursor.Read(json, read);
+        }
+        catch (JsonFormatException e)
+        {
+            throw SkiffException.Invalid($"{what} does not parse: {e.Message}");
+        }
+    }
+
+    private static ImageIndexFile Index(ref JsonCursor r)
+    {
+        var index = new ImageIndexFile();
+        if (!r.StartObject())
+        {
+            return index;
+        }
+        while (r.NextProperty(out string name))
+        {
+            switch (name)
+            {
+                case "images": index.Images = r.List(Image) ?? []; break;
+                default: r.Skip(); break;
+            }
+        }
+        return index;
+    }
+
+    private static ImageRecord Image(ref JsonCursor r)
+    {
+        var image = new ImageRecord();
+        if (!r.StartObject())
+        {
+            throw r.Error("expected an image record, got null");
+        }
+        while (r.NextProperty(out string name))
+        {
+            switch (name)
+            {
+                case "id": image.Id = r.RequiredString(); break;
+                case "manifest": image.Manifest = r.RequiredString(); break;
+                case "manifestMediaType": image.ManifestMediaType = r.RequiredString(); break;
+                case "names": image.Names = r.StringList() ?? []; break;
+                case "repoDigests": image.RepoDigests = r.StringList() ?? []; break;
+                case "layers": image.Layers = r.StringList() ?? []; break;
+                case "created": image.Created = r.String(); break;
+                case "size": image.Size = r.Int64(); break;
+                case "added": image.Added = r.DateTimeOffset(); break;
+                default: r.Skip(); break;
+            }
+        }
+        return image;
+    }
+
+    private static LaunchRecord Launch(ref JsonCursor r)
+    {
+        var launch = new LaunchRecord();
+        if (!r.StartObject())
+        {
+            return launch;
+        }
+        while (r.NextProperty(out string name))
+        {
+            switch (name)
+            {
+                case "layers": launch.Layers = r.StringList() ?? []; break;
+                case "env": launch.Env = r.StringList(); break;
+                case "entrypoint": launch.Entrypoint = r.StringList(); break;
+                case "cmd": launch.Cmd = r.StringList(); break;
+                case "workingDir": launch.WorkingDir = r.String(); break;
+                case "user": launch.User = r.String(); break;
+                default: r.Skip(); break;
+            }
+        }
+        return launch;
+    }
+}

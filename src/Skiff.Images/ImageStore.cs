@@ -46,7 +46,7 @@ public sealed class ImageStore
         {
             return new ImageIndexFile();
         }
-        return SpecJson.Parse(data, ImageJson.Default.ImageIndexFile, $"the image index {IndexPath}");
+        return ImageRecordJson.ReadIndex(data, $"the image index {IndexPath}");
     }
 
     private void WriteIndex(ImageIndexFile index)
@@ -99,7 +99,7 @@ public sealed class ImageStore
         var id = Digest.Parse(image.Id, "image");
         try
         {
-            return SpecJson.Parse(File.ReadAllBytes(LaunchPath(id)), ImageJson.Default.LaunchRecord, $"the launch record of {id.Short}");
+            return ImageRecordJson.ReadLaunch(File.ReadAllBytes(LaunchPath(id)), $"the launch record of {id.Short}");
         }
         catch (FileNotFoundException)
         {

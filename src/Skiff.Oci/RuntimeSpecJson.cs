@@ -7,13 +7,13 @@ namespace Skiff.Oci;
 /// </summary>
 public static class RuntimeSpecJson
 {
-    public static RuntimeSpec ReadSpec(ReadOnlySpan<byte> json) => SpecJsonReader.Read(json, Spec);
+    public static RuntimeSpec ReadSpec(ReadOnlySpan<byte> json) => JsonCursor.Read(json, Spec);
 
-    public static Process ReadProcess(ReadOnlySpan<byte> json) => SpecJsonReader.Read(json, Process);
+    public static Process ReadProcess(ReadOnlySpan<byte> json) => JsonCursor.Read(json, Process);
 
-    public static LinuxSeccomp ReadSeccomp(ReadOnlySpan<byte> json) => SpecJsonReader.Read(json, Seccomp);
+    public static LinuxSeccomp ReadSeccomp(ReadOnlySpan<byte> json) => JsonCursor.Read(json, Seccomp);
 
-    private static RuntimeSpec Spec(ref SpecJsonReader r)
+    private static RuntimeSpec Spec(ref JsonCursor r)
     {
         var s = new RuntimeSpec();
         if (!r.StartObject())
@@ -39,7 +39,7 @@ public static class RuntimeSpecJson
         return s;
     }
 
-    private static Process Process(ref SpecJsonReader r)
+    private static Process Process(ref JsonCursor r)
     {
         var p = new Process();
         if (!r.StartObject())
@@ -69,7 +69,7 @@ public static class RuntimeSpecJson
         return p;
     }
 
-    private static ConsoleSize? ConsoleSize(ref SpecJsonReader r)
+    private static ConsoleSize? ConsoleSize(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -88,7 +88,7 @@ public static class RuntimeSpecJson
         return c;
     }
 
-    private static User? User(ref SpecJsonReader r)
+    private static User? User(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -110,7 +110,7 @@ public static class RuntimeSpecJson
         return u;
     }
 
-    private static Capabilities? Capabilities(ref SpecJsonReader r)
+    private static Capabilities? Capabilities(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -132,7 +132,7 @@ public static class RuntimeSpecJson
         return c;
     }
 
-    private static Rlimit Rlimit(ref SpecJsonReader r)
+    private static Rlimit Rlimit(ref JsonCursor r)
     {
         var l = new Rlimit();
         if (!r.StartObject())
@@ -152,7 +152,7 @@ public static class RuntimeSpecJson
         return l;
     }
 
-    private static Root? Root(ref SpecJsonReader r)
+    private static Root? Root(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -171,7 +171,7 @@ public static class RuntimeSpecJson
         return root;
     }
 
-    private static Mount Mount(ref SpecJsonReader r)
+    private static Mount Mount(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -192,7 +192,7 @@ public static class RuntimeSpecJson
         return m;
     }
 
-    private static Hooks? Hooks(ref SpecJsonReader r)
+    private static Hooks? Hooks(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -215,7 +215,7 @@ public static class RuntimeSpecJson
         return h;
     }
 
-    private static Hook Hook(ref SpecJsonReader r)
+    private static Hook Hook(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -236,7 +236,7 @@ public static class RuntimeSpecJson
         return h;
     }
 
-    private static LinuxSpec? Linux(ref SpecJsonReader r)
+    private static LinuxSpec? Linux(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -266,7 +266,7 @@ public static class RuntimeSpecJson
         return l;
     }
 
-    private static IdMap IdMap(ref SpecJsonReader r)
+    private static IdMap IdMap(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -286,7 +286,7 @@ public static class RuntimeSpecJson
         return m;
     }
 
-    private static Namespace Namespace(ref SpecJsonReader r)
+    private static Namespace Namespace(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -305,7 +305,7 @@ public static class RuntimeSpecJson
         return n;
     }
 
-    private static Device Device(ref SpecJsonReader r)
+    private static Device Device(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -329,7 +329,7 @@ public static class RuntimeSpecJson
         return d;
     }
 
-    private static Personality? Personality(ref SpecJsonReader r)
+    private static Personality? Personality(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -348,7 +348,7 @@ public static class RuntimeSpecJson
         return p;
     }
 
-    private static Resources? Resources(ref SpecJsonReader r)
+    private static Resources? Resources(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -372,7 +372,7 @@ public static class RuntimeSpecJson
         return res;
     }
 
-    private static DeviceCgroup DeviceCgroup(ref SpecJsonReader r)
+    private static DeviceCgroup DeviceCgroup(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -394,7 +394,7 @@ public static class RuntimeSpecJson
         return d;
     }
 
-    private static Memory? Memory(ref SpecJsonReader r)
+    private static Memory? Memory(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -418,7 +418,7 @@ public static class RuntimeSpecJson
         return m;
     }
 
-    private static Cpu? Cpu(ref SpecJsonReader r)
+    private static Cpu? Cpu(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -443,7 +443,7 @@ public static class RuntimeSpecJson
         return c;
     }
 
-    private static Pids? Pids(ref SpecJsonReader r)
+    private static Pids? Pids(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -461,7 +461,7 @@ public static class RuntimeSpecJson
         return p;
     }
 
-    private static BlockIo? BlockIo(ref SpecJsonReader r)
+    private static BlockIo? BlockIo(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -485,7 +485,7 @@ public static class RuntimeSpecJson
         return b;
     }
 
-    private static WeightDevice WeightDevice(ref SpecJsonReader r)
+    private static WeightDevice WeightDevice(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -506,7 +506,7 @@ public static class RuntimeSpecJson
         return w;
     }
 
-    private static ThrottleDevice ThrottleDevice(ref SpecJsonReader r)
+    private static ThrottleDevice ThrottleDevice(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -526,7 +526,7 @@ public static class RuntimeSpecJson
         return t;
     }
 
-    private static HugepageLimit HugepageLimit(ref SpecJsonReader r)
+    private static HugepageLimit HugepageLimit(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -545,7 +545,7 @@ public static class RuntimeSpecJson
         return h;
     }
 
-    private static LinuxSeccomp Seccomp(ref SpecJsonReader r)
+    private static LinuxSeccomp Seccomp(ref JsonCursor r)
     {
         var s = new LinuxSeccomp();
         if (!r.StartObject())
@@ -568,7 +568,7 @@ public static class RuntimeSpecJson
         return s;
     }
 
-    private static SeccompSyscall SeccompSyscall(ref SpecJsonReader r)
+    private static SeccompSyscall SeccompSyscall(ref JsonCursor r)
     {
         if (!r.StartObject())
         {
@@ -589,7 +589,7 @@ public static class RuntimeSpecJson
         return s;
     }
 
-    private static SeccompArg SeccompArg(ref SpecJsonReader r)
+    private static SeccompArg SeccompArg(ref JsonCursor r)
     {
         if (!r.StartObject())
         {

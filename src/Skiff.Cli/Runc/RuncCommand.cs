@@ -328,7 +328,7 @@ public static class RuncCommand
             {
                 process = RuntimeSpecJson.ReadProcess(File.ReadAllBytes(file));
             }
-            catch (SpecFormatException e)
+            catch (JsonFormatException e)
             {
                 throw SkiffException.Invalid($"{file}: invalid process at {e.JsonPath} (line {e.Line}): {e.Detail}");
             }

@@ -83,7 +83,7 @@ public sealed class ContainerStore(SkiffPaths paths)
                 File.WriteAllText(Path.Combine(dir, ContainerUsage.FileName), def.ImageId);
             }
             File.WriteAllBytes(Path.Combine(dir, "state.json"), ContainerStateFile.ToJson(ContainerState.Created()));
-            File.WriteAllBytes(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(def, ContainerJson.Default.ContainerDefinition));
+            File.WriteAllBytes(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(def, ContainerWriteJson.Default.ContainerDefinition));
         }
         catch
         {

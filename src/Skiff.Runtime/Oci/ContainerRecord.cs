@@ -62,9 +62,9 @@ internal static class RecordJson
         return buffer.WrittenSpan.ToArray();
     }
 
-    public static ContainerRecord Read(ReadOnlySpan<byte> json) => SpecJsonReader.Read(json, Record);
+    public static ContainerRecord Read(ReadOnlySpan<byte> json) => JsonCursor.Read(json, Record);
 
-    private static ContainerRecord Record(ref SpecJsonReader j)
+    private static ContainerRecord Record(ref JsonCursor j)
     {
         var r = new ContainerRecord();
         if (!j.StartObject())
@@ -159,7 +159,7 @@ public sealed class ContainerStore(string root)
         {
             return RecordJson.Read(bytes);
         }
-        catch (SpecFormatException e)
+        catch (JsonFormatException e)
         {
             throw SkiffException.Internal($"{path}: corrupt state ({e.Message}); delete --force removes it");
         }

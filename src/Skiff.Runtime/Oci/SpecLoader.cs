@@ -21,7 +21,7 @@ public static class SpecLoader
         {
             spec = RuntimeSpecJson.ReadSpec(File.ReadAllBytes(path));
         }
-        catch (SpecFormatException e)
+        catch (JsonFormatException e)
         {
             throw SkiffException.Invalid($"{path}: invalid config at {e.JsonPath} (line {e.Line}): {e.Detail}");
         }

@@ -111,7 +111,31 @@ public static class ContainerStateFile
     }
 
     /// <summary>The file's bytes, for a caller that writes it itself (the foreground run, without fsync).</summary>
-    public static byte[] ToJson(ContainerState state) => JsonSerializer.SerializeToUtf8Bytes(state, SupervisionJson.Default.ContainerState);
+    /// <summary>
+    /// The bytes SupervisionJson writes, by hand: the foreground `run` writes state.json on its
+    /// hot path and never reads it, and a contract's first use costs more than the write.
+    /// </summary>
+    public static byte[] ToJson(ContainerState state)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("Status", state.Status);
+            w.WriteNumber("Pid", state.Pid);
+            w.WriteNumber("PidStart", state.PidStart);
+            w.WriteNumber("SupervisorPid", state.SupervisorPid);
+            w.WriteNumber("SupervisorStart", state.SupervisorStart);
+            w.WriteNumber("ExitCode", state.ExitCode);
+            w.WriteString("StartedAt", state.StartedAt);
+            w.WriteString("FinishedAt", state.FinishedAt);
+            w.WriteNumber("RestartCount", state.RestartCount);
+            w.WriteBoolean("OOMKilled", state.OOMKilled);
+            w.WriteString("Error", state.Error);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
 
     /// <summary>Parses the text the supervisor sends for a 'P' request (the file's own format).</summary>
     public static ContainerState Parse(ReadOnlySpan<byte> json)
@@ -138,7 +162,7 @@ public static class ContainerStateFile
     {
         string path = Path.Combine(dir, FileName);
         string tmp = path + ".tmp";
-        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(state, SupervisionJson.Default.ContainerState);
+        byte[] bytes = ToJson(state);
         try
         {
             using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1))

@@ -141,7 +141,7 @@ public sealed class RuntimeSpecJsonTests
     [InlineData("null", "$", 1, "the document is null")]
     public void Errors_name_the_json_path_and_the_line(string json, string path, int line, string detail)
     {
-        var e = Assert.Throws<SpecFormatException>(() => RuntimeSpecJson.ReadSpec(Encoding.UTF8.GetBytes(json)));
+        var e = Assert.Throws<JsonFormatException>(() => RuntimeSpecJson.ReadSpec(Encoding.UTF8.GetBytes(json)));
         Assert.Equal(path, e.JsonPath);
         Assert.Equal(line, e.Line);
         Assert.Contains(detail, e.Detail);

@@ -84,4 +84,19 @@ public sealed class SupervisedStateTests : IDisposable
         Assert.True(ProcessLiveness.IsAlive(Environment.ProcessId, start));
         Assert.False(ProcessLiveness.IsAlive(Environment.ProcessId, start + 1));
     }
+
+    [Fact]
+    public void The_hand_written_state_json_reads_back_whole()
+    {
+        var state = new ContainerState
+        {
+            Status = "exited", Pid = 12, PidStart = ulong.MaxValue, SupervisorPid = 34, SupervisorStart = 56, ExitCode = 137,
+            StartedAt = "2026-11-28T08:00:00.123456789Z", FinishedAt = "2026-11-28T08:00:01.000000000Z", RestartCount = 2,
+            OOMKilled = true, Error = "a \"quoted\" error",
+        };
+        var back = ContainerStateFile.Parse(ContainerStateFile.ToJson(state));
+        Assert.Equal(
+            (state.Status, state.Pid, state.PidStart, state.SupervisorPid, state.SupervisorStart, state.ExitCode, state.StartedAt, state.FinishedAt, state.RestartCount, state.OOMKilled, state.Error),
+            (back.Status, back.Pid, back.PidStart, back.SupervisorPid, back.SupervisorStart, back.ExitCode, back.StartedAt, back.FinishedAt, back.RestartCount, back.OOMKilled, back.Error));
+    }
 }

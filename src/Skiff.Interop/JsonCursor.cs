@@ -2,10 +2,10 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
-namespace Skiff.Oci;
+namespace Skiff;
 
-/// <summary>A config.json that does not read: the JSON path ("$.process.user.uid"), its 1-based line, and why.</summary>
-public sealed class SpecFormatException(string path, long line, string detail)
+/// <summary>A JSON document that does not read into its model: the JSON path ("$.process.user.uid"), its 1-based line, and why.</summary>
+public sealed class JsonFormatException(string path, long line, string detail)
     : Exception($"invalid config at {path} (line {line}): {detail}")
 {
     public string JsonPath { get; } = path;
@@ -14,16 +14,17 @@ public sealed class SpecFormatException(string path, long line, string detail)
 }
 
 /// <summary>
-/// The cursor the spec readers walk: a Utf8JsonReader over the whole file (comments skipped,
-/// trailing commas allowed, as the source-generated context reads), which keeps the JSON path
-/// of the value it is on for error messages. Unknown properties are skipped, as runc does.
+/// A cursor for hand-written model readers: a Utf8JsonReader over a whole document (comments
+/// skipped, trailing commas allowed, as our source-generated contracts read), which keeps the
+/// JSON path of the value it is on for error messages. Readers skip unknown properties.
 /// </summary>
 /// <remarks>
-/// Hand-written because it is the runtime's start-up path: System.Text.Json's metadata-driven
-/// deserializer configures every contract type on first use, with reflection over attributes
-/// and converter assemblies, which cost skiff-runc a fifth of its CPU per `run`.
+/// For start-up paths only (config.json in skiff-runc, the image index and launch record in
+/// `run`): System.Text.Json's metadata-driven deserializer configures every contract type on
+/// first use, with reflection over attributes and converter assemblies, which cost skiff-runc a
+/// fifth of its CPU per `run`. Everything else keeps the source-generated contracts.
 /// </remarks>
-public ref struct SpecJsonReader
+public ref struct JsonCursor
 {
     private static readonly JsonReaderOptions Options = new()
     {
@@ -35,7 +36,7 @@ public ref struct SpecJsonReader
     private readonly ReadOnlySpan<byte> _json;
     private readonly List<string> _path;
 
-    public SpecJsonReader(ReadOnlySpan<byte> json)
+    public JsonCursor(ReadOnlySpan<byte> json)
     {
         if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
         {
@@ -49,7 +50,7 @@ public ref struct SpecJsonReader
     /// <summary>Reads one top-level value with <paramref name="read"/>; nothing but whitespace and comments may follow.</summary>
     public static T Read<T>(ReadOnlySpan<byte> json, ReadValue<T> read)
     {
-        var r = new SpecJsonReader(json);
+        var r = new JsonCursor(json);
         r.Advance();
         if (r._reader.TokenType == JsonTokenType.Null)
         {
@@ -63,7 +64,7 @@ public ref struct SpecJsonReader
         return value;
     }
 
-    public delegate T ReadValue<T>(ref SpecJsonReader reader);
+    public delegate T ReadValue<T>(ref JsonCursor reader);
 
     public readonly bool IsNull => _reader.TokenType == JsonTokenType.Null;
 
@@ -166,6 +167,15 @@ public ref struct SpecJsonReader
     public ulong UInt64() => NullableUInt64() ?? 0;
     public ushort? NullableUInt16() => IsNull ? null : _reader.TokenType == JsonTokenType.Number && _reader.TryGetUInt16(out ushort v) ? v : throw NumberError("an unsigned 16-bit integer");
 
+    public DateTimeOffset DateTimeOffset()
+    {
+        if (IsNull)
+        {
+            return default;
+        }
+        return _reader.TokenType == JsonTokenType.String && _reader.TryGetDateTimeOffset(out var v) ? v : throw Error($"expected an ISO 8601 date, got {Describe()}");
+    }
+
     public List<string>? StringList()
     {
         if (!StartArray())
@@ -225,7 +235,7 @@ public ref struct SpecJsonReader
         return map;
     }
 
-    public readonly SpecFormatException Error(string detail)
+    public readonly JsonFormatException Error(string detail)
     {
         var path = new StringBuilder("$");
         foreach (string segment in _path)
@@ -234,10 +244,10 @@ public ref struct SpecJsonReader
         }
         long start = Math.Min(_reader.TokenStartIndex, _json.Length);
         long line = 1 + _json[..(int)start].Count((byte)'\n');
-        return new SpecFormatException(path.ToString(), line, detail);
+        return new JsonFormatException(path.ToString(), line, detail);
     }
 
-    private readonly SpecFormatException NumberError(string want) => Error($"expected {want}, got {Describe()}");
+    private readonly JsonFormatException NumberError(string want) => Error($"expected {want}, got {Describe()}");
 
     private readonly string Describe() => _reader.TokenType switch
     {
@@ -272,7 +282,7 @@ public ref struct SpecJsonReader
                 path.Append(segment);
             }
             string detail = e.Message.Split(" LineNumber:", 2)[0];
-            throw new SpecFormatException(path.ToString(), (e.LineNumber ?? 0) + 1, detail);
+            throw new JsonFormatException(path.ToString(), (e.LineNumber ?? 0) + 1, detail);
         }
     }
 }
