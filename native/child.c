@@ -298,6 +298,7 @@ static void op_create(struct child_ctx *ctx, const skiff_op *op)
     case SKIFF_OP_MKFILE_P:
     case SKIFF_OP_HOOK:
     case SKIFF_OP_SYNC:
+    case SKIFF_OP_TIMENS:
     default:
         fail(ctx, SKIFF_STEP_PLAN, EINVAL);
     }
@@ -732,6 +733,31 @@ static void op_seccomp(struct child_ctx *ctx, const skiff_op *op)
         fail(ctx, SKIFF_STEP_SECCOMP, errno);
 }
 
+/* A time namespace with offsets: they can be written only before any process is in it. */
+static void op_timens(struct child_ctx *ctx, const skiff_op *op)
+{
+    if (unshare(CLONE_NEWTIME) < 0)
+        fail(ctx, SKIFF_STEP_TIMENS, errno);
+    if (op->s0) {
+        int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            fail(ctx, SKIFF_STEP_WRITE_FILE, errno);
+        size_t len = strlen(op->s0);
+        ssize_t n;
+        do {
+            n = write(fd, op->s0, len);
+        } while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)len)
+            fail(ctx, SKIFF_STEP_WRITE_FILE, n < 0 ? errno : EIO);
+        close(fd);
+    }
+    /* unshare moved only our future children; this moves us (one thread: setns allows it). */
+    int ns = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || setns(ns, CLONE_NEWTIME) < 0)
+        fail(ctx, SKIFF_STEP_TIMENS, errno);
+    close(ns);
+}
+
 /* exec into a pid namespace joined with setns: only children land in it. The middle
  * process reports the new pid and leaves; CLONE_PARENT makes it skiff's child. */
 static void op_fork(struct child_ctx *ctx)
@@ -958,6 +984,9 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
             break;
         case SKIFF_OP_SECCOMP:
             op_seccomp(&ctx, op);
+            break;
+        case SKIFF_OP_TIMENS:
+            op_timens(&ctx, op);
             break;
         case SKIFF_OP_UMASK:
             umask((mode_t)op->u0);

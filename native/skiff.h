@@ -71,6 +71,9 @@ typedef enum skiff_op_kind {
                                  after it the container's), l0 argv, l1 envp, u0 timeout in seconds (0 none),
                                  u1 the hook's index; the state JSON the parent sent after the go byte goes
                                  to its stdin. A non-zero exit fails the launch (err: exit status) */
+    SKIFF_OP_TIMENS = 36,     /* unshare(CLONE_NEWTIME), s0 (when set) written to /proc/self/timens_offsets, then
+                                 setns into it: the offsets are fixed before anything enters, and the child, its
+                                 hooks and the program all run in it (clone3 cannot: offsets freeze on entry) */
 } skiff_op_kind;
 
 enum {
@@ -172,6 +175,7 @@ typedef enum skiff_step {
     SKIFF_STEP_WAIT_START = 40,
     SKIFF_STEP_REPORT = 41,
     SKIFF_STEP_HOOK = 42,      /* err: the hook's exit status, 128 + signal, or -ETIMEDOUT */
+    SKIFF_STEP_TIMENS = 43,
 } skiff_step;
 
 /* Records on the report pipe besides failures (op_index values). */

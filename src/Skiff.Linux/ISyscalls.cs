@@ -19,6 +19,7 @@ public enum ChildStep
     Mkdir, MkFile, Symlink, PivotRoot, Hostname, Loopback, Pty, SendFd, SetSid, Stdio, Chdir,
     SetGroups, SetGid, SetUid, Exec, Plan, CloseFds, ParentDeathSignal,
     WriteFile, Mknod, Chown, Mask, Rlimit, Caps, NoNewPrivs, Seccomp, Personality, SetNs, Fork, WaitStart, Report, Hook,
+    TimeNs,
 }
 
 /// <summary>

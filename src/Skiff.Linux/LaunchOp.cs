@@ -38,6 +38,7 @@ public enum LaunchOpKind : uint
     MkFileP = 33,
     Hook = 34,
     Sync = 35,
+    TimeNs = 36,
 }
 
 /// <summary>Mirrors SKIFF_F_* in native/skiff.h.</summary>
@@ -180,6 +181,9 @@ public sealed record LaunchOp
         return new() { Kind = LaunchOpKind.Seccomp, Ids = words, Attr = (ulong)(filter.Length / 8), U0 = flags };
     }
 
+    /// <summary>A new time namespace the child enters at once; offsets is timens_offsets text, or null for none.</summary>
+    public static LaunchOp TimeNamespace(string? offsets) => new() { Kind = LaunchOpKind.TimeNs, S0 = offsets };
+
     public static LaunchOp Umask(uint mask) => new() { Kind = LaunchOpKind.Umask, U0 = mask };
     public static LaunchOp Personality(uint persona) => new() { Kind = LaunchOpKind.Personality, U0 = persona };
     public static LaunchOp SetNs(int fd, CloneFlags type) => new() { Kind = LaunchOpKind.SetNs, U0 = (uint)fd, U1 = (uint)type };
@@ -233,6 +237,7 @@ public sealed record LaunchOp
         LaunchOpKind.MkFileP => $"create {S2}",
         LaunchOpKind.Hook => $"hooks.{S3}[{U1}] {S0}",
         LaunchOpKind.Sync => "wait for the runtime's hooks",
+        LaunchOpKind.TimeNs => S0 is null ? "make a time namespace" : $"make a time namespace with offsets {S0.TrimEnd('\n').Replace('\n', ',')}",
         _ => Kind.ToString(),
     };
 }

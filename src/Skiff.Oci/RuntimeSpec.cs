@@ -114,6 +114,14 @@ public sealed class LinuxSpec
     public List<string>? ReadonlyPaths { get; set; }
     public string? MountLabel { get; set; }
     public Personality? Personality { get; set; }
+    /// <summary>Clock offsets of a new time namespace, by clock name (monotonic, boottime).</summary>
+    public Dictionary<string, TimeOffset>? TimeOffsets { get; set; }
+}
+
+public sealed class TimeOffset
+{
+    public long Secs { get; set; }
+    public uint Nanosecs { get; set; }
 }
 
 public sealed class IdMap

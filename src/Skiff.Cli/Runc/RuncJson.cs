@@ -19,7 +19,7 @@ public sealed class RuncFeatures
 
 public sealed class FeaturesLinux
 {
-    public List<string> Namespaces { get; set; } = ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"];
+    public List<string> Namespaces { get; set; } = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"];
     public List<string> Capabilities { get; set; } = [.. Skiff.Linux.CapabilitySet.Names];
     public FeaturesCgroup Cgroup { get; set; } = new();
     public FeaturesSeccomp Seccomp { get; set; } = new();
