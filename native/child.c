@@ -729,8 +729,19 @@ static void op_caps(struct child_ctx *ctx, const skiff_op *op)
 static void op_seccomp(struct child_ctx *ctx, const skiff_op *op)
 {
     struct sock_fprog prog = {.len = (unsigned short)op->attr, .filter = (struct sock_filter *)op->ids};
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, op->u0, &prog) < 0)
+    long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, op->u0, &prog);
+    if (listener < 0)
         fail(ctx, SKIFF_STEP_SECCOMP, errno);
+    if (!(op->u0 & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+        return;
+    /* From here a notified syscall blocks until the agent answers, and the agent gets the
+     * listener from the parent: send it and report before anything else (the rule set
+     * refuses SCMP_ACT_NOTIFY for sendmsg and write, which these use). */
+    if (skiff_send_fd_raw((int)op->u1, (int)listener) < 0)
+        fail(ctx, SKIFF_STEP_SEND_FD, errno);
+    report(ctx, SKIFF_REPORT_SECCOMP, 0);
+    close((int)listener);
+    close((int)op->u1);
 }
 
 /* A time namespace with offsets: they can be written only before any process is in it. */

@@ -19,6 +19,8 @@ public sealed record OciLaunchContext
     public bool SetGroupsDenied { get; init; }
     /// <summary>A seccomp program compiled from linux.seccomp, or null.</summary>
     public (byte[] Filter, uint Flags)? Seccomp { get; init; }
+    /// <summary>The child's end of a unix socket for the seccomp listener (the filter notifies), or -1.</summary>
+    public int SeccompListenerFd { get; init; } = -1;
     public int ParentDeathSignal { get; init; }
     /// <summary>The container's cgroup for CLONE_INTO_CGROUP (v2), or -1.</summary>
     public int CgroupFd { get; init; } = -1;
@@ -314,7 +316,7 @@ public static class OciLowering
         // Without no_new_privs, a seccomp filter needs CAP_SYS_ADMIN: load it while we still have it.
         if (ctx.Seccomp is { } early && !process.NoNewPrivileges)
         {
-            ops.Add(LaunchOp.Seccomp(early.Filter, early.Flags));
+            ops.Add(LaunchOp.Seccomp(early.Filter, early.Flags, ctx.SeccompListenerFd));
         }
         ops.Add(LaunchOp.CapsBound(bounding));
         var groups = (process.User.AdditionalGids ?? []).Prepend(process.User.Gid).Distinct().ToArray();
@@ -326,7 +328,7 @@ public static class OciLowering
             ops.Add(LaunchOp.NoNewPrivs());
             if (ctx.Seccomp is { } late)
             {
-                ops.Add(LaunchOp.Seccomp(late.Filter, late.Flags));
+                ops.Add(LaunchOp.Seccomp(late.Filter, late.Flags, ctx.SeccompListenerFd));
             }
         }
         if (!string.IsNullOrEmpty(process.ApparmorProfile))

@@ -269,4 +269,21 @@ public class OciLoweringTests
         var e = Assert.Throws<SkiffException>(() => OciLowering.LowerCreate(loaded, Ctx));
         Assert.Contains(message, e.Message);
     }
+
+    [Fact]
+    public void A_notifying_filter_hands_its_listener_back_over_the_context_socket()
+    {
+        var ctx = Ctx with { Seccomp = (new byte[16], LaunchOp.SeccompNewListener), SeccompListenerFd = 13 };
+        var late = Assert.Single(OciLowering.LowerCreate(Loaded(), ctx).Ops, o => o.Kind == LaunchOpKind.Seccomp);
+        var early = Assert.Single(OciLowering.LowerCreate(Loaded(s => s.Process!.NoNewPrivileges = false), ctx).Ops,
+            o => o.Kind == LaunchOpKind.Seccomp);
+        var exec = Assert.Single(OciLowering.LowerExec(Loaded().Spec.Process!, null, ctx).Ops, o => o.Kind == LaunchOpKind.Seccomp);
+
+        foreach (var op in new[] { late, early, exec })
+        {
+            Assert.Equal(LaunchOp.SeccompNewListener, op.U0);
+            Assert.Equal(13u, op.U1);
+        }
+        Assert.Contains("listener", late.Describe());
+    }
 }
