@@ -298,6 +298,7 @@ static void op_create(struct child_ctx *ctx, const skiff_op *op)
     case SKIFF_OP_MKFILE_P:
     case SKIFF_OP_HOOK:
     case SKIFF_OP_SYNC:
+    case SKIFF_OP_TIMENS:
     default:
         fail(ctx, SKIFF_STEP_PLAN, EINVAL);
     }
@@ -728,8 +729,44 @@ static void op_caps(struct child_ctx *ctx, const skiff_op *op)
 static void op_seccomp(struct child_ctx *ctx, const skiff_op *op)
 {
     struct sock_fprog prog = {.len = (unsigned short)op->attr, .filter = (struct sock_filter *)op->ids};
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, op->u0, &prog) < 0)
+    long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, op->u0, &prog);
+    if (listener < 0)
         fail(ctx, SKIFF_STEP_SECCOMP, errno);
+    if (!(op->u0 & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+        return;
+    /* From here a notified syscall blocks until the agent answers, and the agent gets the
+     * listener from the parent: send it and report before anything else (the rule set
+     * refuses SCMP_ACT_NOTIFY for sendmsg and write, which these use). */
+    if (skiff_send_fd_raw((int)op->u1, (int)listener) < 0)
+        fail(ctx, SKIFF_STEP_SEND_FD, errno);
+    report(ctx, SKIFF_REPORT_SECCOMP, 0);
+    close((int)listener);
+    close((int)op->u1);
+}
+
+/* A time namespace with offsets: they can be written only before any process is in it. */
+static void op_timens(struct child_ctx *ctx, const skiff_op *op)
+{
+    if (unshare(CLONE_NEWTIME) < 0)
+        fail(ctx, SKIFF_STEP_TIMENS, errno);
+    if (op->s0) {
+        int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            fail(ctx, SKIFF_STEP_WRITE_FILE, errno);
+        size_t len = strlen(op->s0);
+        ssize_t n;
+        do {
+            n = write(fd, op->s0, len);
+        } while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)len)
+            fail(ctx, SKIFF_STEP_WRITE_FILE, n < 0 ? errno : EIO);
+        close(fd);
+    }
+    /* unshare moved only our future children; this moves us (one thread: setns allows it). */
+    int ns = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || setns(ns, CLONE_NEWTIME) < 0)
+        fail(ctx, SKIFF_STEP_TIMENS, errno);
+    close(ns);
 }
 
 /* exec into a pid namespace joined with setns: only children land in it. The middle
@@ -958,6 +995,9 @@ __attribute__((noreturn)) void skiff_child_main(const skiff_plan *plan, int sync
             break;
         case SKIFF_OP_SECCOMP:
             op_seccomp(&ctx, op);
+            break;
+        case SKIFF_OP_TIMENS:
+            op_timens(&ctx, op);
             break;
         case SKIFF_OP_UMASK:
             umask((mode_t)op->u0);

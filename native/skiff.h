@@ -52,7 +52,9 @@ typedef enum skiff_op_kind {
     SKIFF_OP_CAPS_BOUND = 23, /* ids: 2 words, the bounding set to keep; every other capability is dropped */
     SKIFF_OP_CAPS = 24,       /* ids: 10 words, effective, permitted, inheritable, ambient (2 words each), 2 spare */
     SKIFF_OP_NO_NEW_PRIVS = 25,
-    SKIFF_OP_SECCOMP = 26,    /* ids: the sock_filter program, attr its instruction count, u0 SECCOMP_FILTER_FLAG_* */
+    SKIFF_OP_SECCOMP = 26,    /* ids: the sock_filter program, attr its instruction count, u0 SECCOMP_FILTER_FLAG_*;
+                                 with NEW_LISTENER the listener fd goes over the unix socket u1 (SCM_RIGHTS), then
+                                 SKIFF_REPORT_SECCOMP: the parent hands it to the agent without waiting for us */
     SKIFF_OP_UMASK = 27,      /* u0 */
     SKIFF_OP_PERSONALITY = 28,/* u0 */
     SKIFF_OP_SETNS = 29,      /* u0 namespace fd, u1 CLONE_NEW* type */
@@ -71,6 +73,9 @@ typedef enum skiff_op_kind {
                                  after it the container's), l0 argv, l1 envp, u0 timeout in seconds (0 none),
                                  u1 the hook's index; the state JSON the parent sent after the go byte goes
                                  to its stdin. A non-zero exit fails the launch (err: exit status) */
+    SKIFF_OP_TIMENS = 36,     /* unshare(CLONE_NEWTIME), s0 (when set) written to /proc/self/timens_offsets, then
+                                 setns into it: the offsets are fixed before anything enters, and the child, its
+                                 hooks and the program all run in it (clone3 cannot: offsets freeze on entry) */
 } skiff_op_kind;
 
 enum {
@@ -172,12 +177,14 @@ typedef enum skiff_step {
     SKIFF_STEP_WAIT_START = 40,
     SKIFF_STEP_REPORT = 41,
     SKIFF_STEP_HOOK = 42,      /* err: the hook's exit status, 128 + signal, or -ETIMEDOUT */
+    SKIFF_STEP_TIMENS = 43,
 } skiff_step;
 
 /* Records on the report pipe besides failures (op_index values). */
 #define SKIFF_REPORT_CREATED (-2) /* WAIT_START reached: the container is created */
 #define SKIFF_REPORT_PID (-3)     /* FORK: step holds the pid of the process that goes on */
 #define SKIFF_REPORT_SYNC (-4)    /* SYNC: waiting for the parent's byte */
+#define SKIFF_REPORT_SECCOMP (-5) /* SECCOMP: the listener fd is on the op's socket */
 
 typedef struct skiff_failure {
     int32_t op_index; /* -1 before the first op; or a SKIFF_REPORT_* */
@@ -220,6 +227,10 @@ int32_t skiff_tty_size(int32_t fd, uint16_t *rows, uint16_t *cols);
 int32_t skiff_tty_set_size(int32_t fd, uint16_t rows, uint16_t cols);
 /* Receives one fd sent with SCM_RIGHTS. */
 int32_t skiff_recv_fd(int32_t sock);
+/* A unix stream socket connected to path (close-on-exec): the fd, or -errno. */
+int32_t skiff_connect_unix(const char *path);
+/* Sends data with fd attached (SCM_RIGHTS) to the first sendmsg, the rest after it. */
+int32_t skiff_send_fd(int32_t sock, const uint8_t *data, int32_t len, int32_t fd);
 
 /* The user-namespace keeper (keeper.c). */
 #define SKIFF_KEEPER_ARGV0 "skiff-userns-keeper"

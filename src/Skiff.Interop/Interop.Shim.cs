@@ -88,6 +88,7 @@ public static unsafe partial class Interop
         public const int ReportCreated = -2;
         public const int ReportPid = -3;
         public const int ReportSync = -4;
+        public const int ReportSeccomp = -5;
 
         [LibraryImport(Lib, EntryPoint = "skiff_wait")]
         public static partial int Wait(int pidFd);
@@ -124,6 +125,12 @@ public static unsafe partial class Interop
 
         [LibraryImport(Lib, EntryPoint = "skiff_recv_fd")]
         public static partial int RecvFd(int sock);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_connect_unix", StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int ConnectUnix(string path);
+
+        [LibraryImport(Lib, EntryPoint = "skiff_send_fd")]
+        public static partial int SendFd(int sock, byte* data, int len, int fd);
 
         [LibraryImport(Lib, EntryPoint = "skiff_runtime_dir")]
         public static partial int RuntimeDir(byte* buf, int len);

@@ -19,6 +19,7 @@ public enum ChildStep
     Mkdir, MkFile, Symlink, PivotRoot, Hostname, Loopback, Pty, SendFd, SetSid, Stdio, Chdir,
     SetGroups, SetGid, SetUid, Exec, Plan, CloseFds, ParentDeathSignal,
     WriteFile, Mknod, Chown, Mask, Rlimit, Caps, NoNewPrivs, Seccomp, Personality, SetNs, Fork, WaitStart, Report, Hook,
+    TimeNs,
 }
 
 /// <summary>
@@ -57,4 +58,8 @@ public interface ISyscalls
     (int Parent, int Child) SocketPair();
     /// <summary>Receives one fd sent with SCM_RIGHTS.</summary>
     int ReceiveFd(int socket);
+    /// <summary>A unix stream socket connected to path, close-on-exec; the caller closes it.</summary>
+    int ConnectUnix(string path);
+    /// <summary>Sends message with fd attached (SCM_RIGHTS) to the first part.</summary>
+    void SendFd(int socket, byte[] message, int fd);
 }

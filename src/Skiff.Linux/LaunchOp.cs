@@ -38,6 +38,7 @@ public enum LaunchOpKind : uint
     MkFileP = 33,
     Hook = 34,
     Sync = 35,
+    TimeNs = 36,
 }
 
 /// <summary>Mirrors SKIFF_F_* in native/skiff.h.</summary>
@@ -172,13 +173,26 @@ public sealed record LaunchOp
 
     public static LaunchOp NoNewPrivs() => new() { Kind = LaunchOpKind.NoNewPrivs };
 
-    /// <summary>A classic BPF program (8-byte sock_filter entries) for seccomp(SECCOMP_SET_MODE_FILTER).</summary>
-    public static LaunchOp Seccomp(byte[] filter, uint flags)
+    /// <summary>
+    /// A classic BPF program (8-byte sock_filter entries) for seccomp(SECCOMP_SET_MODE_FILTER).
+    /// With SECCOMP_FILTER_FLAG_NEW_LISTENER in flags, the listener fd goes back over listenerSocket.
+    /// </summary>
+    public static LaunchOp Seccomp(byte[] filter, uint flags, int listenerSocket = -1)
     {
         var words = new uint[filter.Length / 4];
         Buffer.BlockCopy(filter, 0, words, 0, words.Length * 4);
-        return new() { Kind = LaunchOpKind.Seccomp, Ids = words, Attr = (ulong)(filter.Length / 8), U0 = flags };
+        return new()
+        {
+            Kind = LaunchOpKind.Seccomp, Ids = words, Attr = (ulong)(filter.Length / 8), U0 = flags,
+            U1 = listenerSocket < 0 ? 0 : (uint)listenerSocket,
+        };
     }
+
+    /// <summary>SECCOMP_FILTER_FLAG_NEW_LISTENER: the filter's SCMP_ACT_NOTIFY rules need an agent.</summary>
+    public const uint SeccompNewListener = 8;
+
+    /// <summary>A new time namespace the child enters at once; offsets is timens_offsets text, or null for none.</summary>
+    public static LaunchOp TimeNamespace(string? offsets) => new() { Kind = LaunchOpKind.TimeNs, S0 = offsets };
 
     public static LaunchOp Umask(uint mask) => new() { Kind = LaunchOpKind.Umask, U0 = mask };
     public static LaunchOp Personality(uint persona) => new() { Kind = LaunchOpKind.Personality, U0 = persona };
@@ -223,7 +237,7 @@ public sealed record LaunchOp
         LaunchOpKind.CapsBound => "drop capabilities from the bounding set",
         LaunchOpKind.Caps => "set capabilities",
         LaunchOpKind.NoNewPrivs => "set no_new_privs",
-        LaunchOpKind.Seccomp => "load the seccomp filter",
+        LaunchOpKind.Seccomp => (U0 & SeccompNewListener) != 0 ? "load the seccomp filter and hand its listener over" : "load the seccomp filter",
         LaunchOpKind.Umask => "set umask",
         LaunchOpKind.Personality => "set personality",
         LaunchOpKind.SetNs => $"join namespace {(CloneFlags)U1}",
@@ -233,6 +247,7 @@ public sealed record LaunchOp
         LaunchOpKind.MkFileP => $"create {S2}",
         LaunchOpKind.Hook => $"hooks.{S3}[{U1}] {S0}",
         LaunchOpKind.Sync => "wait for the runtime's hooks",
+        LaunchOpKind.TimeNs => S0 is null ? "make a time namespace" : $"make a time namespace with offsets {S0.TrimEnd('\n').Replace('\n', ',')}",
         _ => Kind.ToString(),
     };
 }

@@ -12,6 +12,8 @@ public enum CloneFlags : ulong
     NewUser = 0x10000000,
     NewPid = 0x20000000,
     NewNet = 0x40000000,
+    /// <summary>CLONE_NEWTIME: for unshare and setns only (in clone it is CSIGNAL's bit).</summary>
+    NewTime = 0x00000080,
 }
 
 /// <summary>

@@ -166,5 +166,15 @@ public sealed unsafe class LinuxSyscalls : ISyscalls
         return (sv[0], sv[1]);
     }
 
-    public int ReceiveFd(int socket) => SystemCallException.Check(Interop.Shim.RecvFd(socket), "receive the terminal from the container");
+    public int ReceiveFd(int socket) => SystemCallException.Check(Interop.Shim.RecvFd(socket), "receive an fd from the container");
+
+    public int ConnectUnix(string path) => SystemCallException.Check(Interop.Shim.ConnectUnix(path), $"connect to {path}");
+
+    public void SendFd(int socket, byte[] message, int fd)
+    {
+        fixed (byte* p = message)
+        {
+            SystemCallException.Check(Interop.Shim.SendFd(socket, p, message.Length, fd), "sendmsg");
+        }
+    }
 }

@@ -114,6 +114,14 @@ public sealed class LinuxSpec
     public List<string>? ReadonlyPaths { get; set; }
     public string? MountLabel { get; set; }
     public Personality? Personality { get; set; }
+    /// <summary>Clock offsets of a new time namespace, by clock name (monotonic, boottime).</summary>
+    public Dictionary<string, TimeOffset>? TimeOffsets { get; set; }
+}
+
+public sealed class TimeOffset
+{
+    public long Secs { get; set; }
+    public uint Nanosecs { get; set; }
 }
 
 public sealed class IdMap
@@ -233,6 +241,7 @@ public sealed class LinuxSeccomp
     public List<string>? Architectures { get; set; }
     public List<string>? Flags { get; set; }
     public string? ListenerPath { get; set; }
+    public string? ListenerMetadata { get; set; }
     public List<SeccompSyscall>? Syscalls { get; set; }
 }
 
@@ -266,6 +275,19 @@ public sealed class ContainerState
     public string? Owner { get; set; }
 }
 
+/// <summary>
+/// What the runtime sends a seccomp agent at linux.seccomp.listenerPath, with the listener
+/// fd (named in Fds) attached (runtime-spec "container process state").
+/// </summary>
+public sealed class ContainerProcessState
+{
+    public string OciVersion { get; set; } = "1.2.0";
+    public List<string> Fds { get; set; } = [];
+    public int Pid { get; set; }
+    public string? Metadata { get; set; }
+    public ContainerState State { get; set; } = new();
+}
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -277,4 +299,5 @@ public sealed class ContainerState
 [JsonSerializable(typeof(ContainerState))]
 [JsonSerializable(typeof(List<ContainerState>))]
 [JsonSerializable(typeof(LinuxSeccomp))]
+[JsonSerializable(typeof(ContainerProcessState))]
 public sealed partial class OciJson : JsonSerializerContext;

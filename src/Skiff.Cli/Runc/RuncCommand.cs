@@ -57,7 +57,7 @@ public static class RuncCommand
                 var v => throw SkiffException.Invalid($"invalid --rootless \"{v}\": use auto, true or false"),
             };
             string root = global.Value("root") ?? DefaultRoot();
-            OciRuntime.SeccompCompiler = CompileSeccomp;
+            OciRuntime.SeccompCompiler = Skiff.Oci.Seccomp.SeccompCompiler.Compile;
             var runtime = new OciRuntime(LinuxSyscalls.Instance, new ContainerStore(root), rootless, log.Warn);
             string verb = global.Positionals[0];
             var rest = global.Positionals.Skip(1).ToArray();
@@ -78,16 +78,6 @@ public static class RuncCommand
             log.Error(e.Message);
             return 1;
         }
-    }
-
-    private static (byte[], uint) CompileSeccomp(LinuxSeccomp profile)
-    {
-        var program = Skiff.Oci.Seccomp.SeccompCompiler.Compile(profile);
-        if (program.NeedsListener)
-        {
-            throw SkiffException.Unavailable("linux.seccomp: SCMP_ACT_NOTIFY (a seccomp listener) is not supported by skiff-runc yet");
-        }
-        return (program.Filter, program.Flags);
     }
 
     private static bool InitialUserNamespace()

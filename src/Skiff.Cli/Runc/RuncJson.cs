@@ -19,7 +19,7 @@ public sealed class RuncFeatures
 
 public sealed class FeaturesLinux
 {
-    public List<string> Namespaces { get; set; } = ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"];
+    public List<string> Namespaces { get; set; } = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"];
     public List<string> Capabilities { get; set; } = [.. Skiff.Linux.CapabilitySet.Names];
     public FeaturesCgroup Cgroup { get; set; } = new();
     public FeaturesSeccomp Seccomp { get; set; } = new();
@@ -41,11 +41,15 @@ public sealed class FeaturesSeccomp
     public List<string> Actions { get; set; } =
     [
         "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-        "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
+        "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
     ];
     public List<string> Operators { get; set; } =
         ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"];
     public List<string> Archs { get; set; } = ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"];
+    public List<string> KnownFlags { get; set; } =
+    [
+        "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+    ];
 }
 
 public sealed class FeaturesEnabled

@@ -147,6 +147,14 @@ internal sealed class RuleSet
             {
                 throw SkiffException.Invalid($"linux.seccomp.syscalls[{i}].names[{n}]: empty syscall name");
             }
+            if (action == SeccompAction.UserNotif && names[n] is "write" or "sendmsg")
+            {
+                // As runc: between loading the filter and handing its listener to the agent, the
+                // runtime's own process sends it (sendmsg) and reports (write); a notified call there
+                // would wait for an agent that has no listener yet, or be answered in its place.
+                throw SkiffException.Invalid(
+                    $"linux.seccomp.syscalls[{i}]: SCMP_ACT_NOTIFY cannot be used for the {names[n]} syscall (the runtime needs it to hand the listener over)");
+            }
             // A name no table knows is skipped, as runc and crun do (another arch's or a newer kernel's call).
             int row = SyscallTable.IndexOf(names[n]);
             if (row >= 0)

@@ -9,7 +9,7 @@ public static class NamespaceJoins
     private static readonly (string Name, CloneFlags Flag)[] Order =
     [
         ("user", CloneFlags.NewUser), ("ipc", CloneFlags.NewIpc), ("uts", CloneFlags.NewUts), ("net", CloneFlags.NewNet),
-        ("pid", CloneFlags.NewPid), ("cgroup", CloneFlags.NewCgroup), ("mnt", CloneFlags.NewNs),
+        ("pid", CloneFlags.NewPid), ("cgroup", CloneFlags.NewCgroup), ("time", CloneFlags.NewTime), ("mnt", CloneFlags.NewNs),
     ];
 
     /// <summary>Opens /proc/PID/ns/* in join order; every fd opened is added to <paramref name="opened"/> (the caller closes them).</summary>
@@ -18,7 +18,8 @@ public static class NamespaceJoins
         var joins = new List<(CloneFlags, int)>();
         foreach (var (name, flag) in Order)
         {
-            if (SameNamespace(pid, name))
+            // A kernel without CONFIG_TIME_NS has no time link to join.
+            if (SameNamespace(pid, name) || (flag == CloneFlags.NewTime && !Path.Exists("/proc/self/ns/time")))
             {
                 continue;
             }

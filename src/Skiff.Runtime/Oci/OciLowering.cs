@@ -19,6 +19,8 @@ public sealed record OciLaunchContext
     public bool SetGroupsDenied { get; init; }
     /// <summary>A seccomp program compiled from linux.seccomp, or null.</summary>
     public (byte[] Filter, uint Flags)? Seccomp { get; init; }
+    /// <summary>The child's end of a unix socket for the seccomp listener (the filter notifies), or -1.</summary>
+    public int SeccompListenerFd { get; init; } = -1;
     public int ParentDeathSignal { get; init; }
     /// <summary>The container's cgroup for CLONE_INTO_CGROUP (v2), or -1.</summary>
     public int CgroupFd { get; init; } = -1;
@@ -69,10 +71,14 @@ public static class OciLowering
         "uts" => CloneFlags.NewUts,
         "user" => CloneFlags.NewUser,
         "cgroup" => CloneFlags.NewCgroup,
+        "time" => CloneFlags.NewTime,
         _ => null,
     };
 
-    /// <summary>Namespaces the clone creates: those listed without a path.</summary>
+    /// <summary>
+    /// Namespaces the clone creates: those listed without a path, but a time namespace, which
+    /// the child makes itself (<see cref="TimeNamespace"/>).
+    /// </summary>
     public static CloneFlags NewNamespaces(RuntimeSpec spec)
     {
         CloneFlags flags = 0;
@@ -83,7 +89,39 @@ public static class OciLowering
                 flags |= NamespaceFlag(ns.Type) ?? 0;
             }
         }
-        return flags;
+        return flags & ~CloneFlags.NewTime;
+    }
+
+    /// <summary>
+    /// A new time namespace (one listed without a path), with linux.timeOffsets as
+    /// /proc/self/timens_offsets text; null when the container makes none. A process
+    /// cloned into a time namespace freezes its offsets, so the child unshares it and
+    /// writes them before it enters.
+    /// </summary>
+    public static LaunchOp? TimeNamespace(LinuxSpec linux)
+    {
+        if (linux.Namespaces?.Find(n => n.Type == "time") is not { } ns || !string.IsNullOrEmpty(ns.Path))
+        {
+            return null;
+        }
+        if (linux.TimeOffsets is not { Count: > 0 } offsets)
+        {
+            return LaunchOp.TimeNamespace(null);
+        }
+        var text = new System.Text.StringBuilder();
+        foreach (var (clock, offset) in offsets)
+        {
+            if (clock is not ("monotonic" or "boottime"))
+            {
+                throw SkiffException.Invalid($"linux.timeOffsets: unknown clock \"{clock}\" (monotonic or boottime)");
+            }
+            if (offset.Nanosecs >= 1_000_000_000)
+            {
+                throw SkiffException.Invalid($"linux.timeOffsets.{clock}.nanosecs: {offset.Nanosecs} is not below one second");
+            }
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{clock} {offset.Secs} {offset.Nanosecs}\n");
+        }
+        return LaunchOp.TimeNamespace(text.ToString());
     }
 
     public static LaunchPlan LowerCreate(SpecLoader.Loaded loaded, OciLaunchContext ctx)
@@ -108,6 +146,11 @@ public static class OciLowering
         if (joinsPid)
         {
             ops.Add(LaunchOp.Fork());
+        }
+        // In the user namespace the container has by now, so it owns the time namespace.
+        if (TimeNamespace(linux) is { } timeNs)
+        {
+            ops.Add(timeNs);
         }
         if (spec.Process?.OomScoreAdj is { } oom)
         {
@@ -273,7 +316,7 @@ public static class OciLowering
         // Without no_new_privs, a seccomp filter needs CAP_SYS_ADMIN: load it while we still have it.
         if (ctx.Seccomp is { } early && !process.NoNewPrivileges)
         {
-            ops.Add(LaunchOp.Seccomp(early.Filter, early.Flags));
+            ops.Add(LaunchOp.Seccomp(early.Filter, early.Flags, ctx.SeccompListenerFd));
         }
         ops.Add(LaunchOp.CapsBound(bounding));
         var groups = (process.User.AdditionalGids ?? []).Prepend(process.User.Gid).Distinct().ToArray();
@@ -285,7 +328,7 @@ public static class OciLowering
             ops.Add(LaunchOp.NoNewPrivs());
             if (ctx.Seccomp is { } late)
             {
-                ops.Add(LaunchOp.Seccomp(late.Filter, late.Flags));
+                ops.Add(LaunchOp.Seccomp(late.Filter, late.Flags, ctx.SeccompListenerFd));
             }
         }
         if (!string.IsNullOrEmpty(process.ApparmorProfile))

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Skiff.Linux;
 using Skiff.Oci;
+using Skiff.Oci.Seccomp;
 using Skiff.Runtime.Cgroups;
 using Process = Skiff.Oci.Process;
 
@@ -35,7 +36,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
     private readonly Func<string?, string, bool, ICgroup> _cgroups = cgroups ?? CgroupFactory.For;
 
     /// <summary>Compiles linux.seccomp into a BPF program; wired by the CLI.</summary>
-    public static Func<LinuxSeccomp, (byte[] Filter, uint Flags)>? SeccompCompiler { get; set; }
+    public static Func<LinuxSeccomp, SeccompProgram>? SeccompCompiler { get; set; }
 
     private const int SIGKILL = 9;
 
@@ -110,6 +111,8 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
 
             // Root of whatever user namespace we are in (the host's, or Podman's) writes maps itself.
             bool unprivilegedMaps = newUser && Interop.Libc.geteuid() != 0;
+            var seccomp = Compile(spec.Linux?.Seccomp, warnUnusedListener: true);
+            var listener = ListenerPair(seccomp, fds);
             var ctx = new OciLaunchContext
             {
                 Rootless = rootless || newUser,
@@ -117,7 +120,8 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                 ConsoleFd = consoleFd,
                 Joins = joins,
                 SetGroupsDenied = unprivilegedMaps && (spec.Linux?.GidMappings?.Count ?? 0) <= 1,
-                Seccomp = Compile(spec.Linux?.Seccomp),
+                Seccomp = seccomp is null ? null : (seccomp.Filter, seccomp.Flags),
+                SeccompListenerFd = listener.Child,
                 ParentDeathSignal = pdeathsig,
                 CgroupFd = cgroupFd,
                 PreserveFds = options.PreserveFds,
@@ -164,7 +168,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                 HookRunner.Run("prestart", spec.Hooks?.Prestart, creating);
                 HookRunner.Run("createRuntime", spec.Hooks?.CreateRuntime, creating);
                 sys.Release(child, go: true);
-            });
+            }, pid => ForwardListener(spec.Linux!.Seccomp!, listener.Parent, pid, ProcessState(record, pid, "creating")));
             record.Pid = pid;
             record.StartTime = ProcessInfo.Read(pid)?.StartTime ?? 0;
             store.Save(record);
@@ -261,15 +265,102 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
         return joins;
     }
 
-    private static (byte[], uint)? Compile(LinuxSeccomp? seccomp)
+    private SeccompProgram? Compile(LinuxSeccomp? seccomp, bool warnUnusedListener)
     {
         if (seccomp is null)
         {
             return null;
         }
         var compile = SeccompCompiler ?? throw SkiffException.Unavailable("linux.seccomp: this build of skiff-runc cannot compile seccomp filters");
-        return compile(seccomp);
+        bool hasPath = !string.IsNullOrEmpty(seccomp.ListenerPath);
+        if (!hasPath && !string.IsNullOrEmpty(seccomp.ListenerMetadata))
+        {
+            throw SkiffException.Invalid("linux.seccomp.listenerMetadata: set without a listenerPath (the metadata is for the agent listening there)");
+        }
+        var program = compile(seccomp);
+        if (program.NeedsListener && !hasPath)
+        {
+            throw SkiffException.Invalid("linux.seccomp: seccomp listenerPath is not set: a SCMP_ACT_NOTIFY rule needs a seccomp agent listening on a unix socket");
+        }
+        if (program.NeedsListener && !seccomp.ListenerPath!.StartsWith('/'))
+        {
+            throw SkiffException.Invalid($"linux.seccomp.listenerPath: \"{seccomp.ListenerPath}\" must be an absolute path");
+        }
+        if (!program.NeedsListener && hasPath && warnUnusedListener)
+        {
+            // The spec says ignored, and runc runs such a container; say so rather than stay silent.
+            warn($"linux.seccomp.listenerPath {seccomp.ListenerPath} is ignored: no syscall rule is SCMP_ACT_NOTIFY");
+        }
+        return program;
     }
+
+    /// <summary>A socket pair the child sends the seccomp listener back over, when the filter notifies.</summary>
+    private (int Parent, int Child) ListenerPair(SeccompProgram? seccomp, List<int> fds)
+    {
+        if (seccomp?.NeedsListener != true)
+        {
+            return (-1, -1);
+        }
+        var pair = sys.SocketPair();
+        fds.Add(pair.Parent);
+        fds.Add(pair.Child);
+        return pair;
+    }
+
+    /// <summary>
+    /// The child loaded its filter and sent the listener: hand it to the agent at listenerPath
+    /// with the container process state, now, since the child may already wait in a notified
+    /// syscall. Our copy is closed after.
+    /// </summary>
+    private void ForwardListener(LinuxSeccomp seccomp, int socket, int pid, ContainerState state)
+    {
+        if (socket < 0)
+        {
+            throw SkiffException.Internal("the container process sent a seccomp listener nobody asked for");
+        }
+        int listener = sys.ReceiveFd(socket);
+        try
+        {
+            var message = new ContainerProcessState
+            {
+                OciVersion = "1.2.0", Fds = ["seccompFd"], Pid = pid, Metadata = seccomp.ListenerMetadata, State = state,
+            };
+            byte[] json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(message, OciJson.Default.ContainerProcessState);
+            string path = seccomp.ListenerPath!;
+            int agent;
+            try
+            {
+                agent = sys.ConnectUnix(path);
+            }
+            catch (SystemCallException e)
+            {
+                // runc's words, which tools match on
+                throw SkiffException.Unavailable($"failed to connect with seccomp agent specified in the seccomp profile: {path}: {Errno.Describe(e.Code)}");
+            }
+            try
+            {
+                sys.SendFd(agent, json, listener);
+            }
+            catch (SystemCallException e)
+            {
+                throw SkiffException.Unavailable($"send the seccomp listener to the agent at {path}: {Errno.Describe(e.Code)}");
+            }
+            finally
+            {
+                sys.Close(agent);
+            }
+        }
+        finally
+        {
+            sys.Close(listener);
+        }
+    }
+
+    /// <summary>The state an agent gets: the runtime-spec fields only.</summary>
+    private static ContainerState ProcessState(ContainerRecord record, int pid, string status) => new()
+    {
+        OciVersion = "1.2.0", Id = record.Id, Status = status, Pid = pid, Bundle = record.Bundle, Annotations = record.Annotations,
+    };
 
     private void WriteMaps(int pid, LinuxSpec linux, bool unprivileged)
     {
@@ -303,9 +394,9 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
 
     /// <summary>
     /// Reads the child's reports until "created": its pid (a joined pid namespace forks once),
-    /// the sync point where the runtime's hooks run, or its failure.
+    /// the sync point where the runtime's hooks run, its seccomp listener, or its failure.
     /// </summary>
-    private int AwaitCreated(LaunchedChild child, LaunchPlan plan, Action onSync)
+    private int AwaitCreated(LaunchedChild child, LaunchPlan plan, Action onSync, Action<int> onListener)
     {
         int pid = child.Pid;
         while (true)
@@ -324,6 +415,11 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             if (r.OpIndex == Interop.Shim.ReportSync)
             {
                 onSync();
+                continue;
+            }
+            if (r.OpIndex == Interop.Shim.ReportSeccomp)
+            {
+                onListener(pid);
                 continue;
             }
             if (r.OpIndex == Interop.Shim.ReportCreated)
@@ -640,13 +736,16 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                 consoleFd = (int)console.SafeHandle.DangerousGetHandle();
             }
             string setgroups = File.Exists($"/proc/{record.Pid}/setgroups") ? File.ReadAllText($"/proc/{record.Pid}/setgroups").Trim() : "allow";
+            var seccomp = Compile(spec?.Linux?.Seccomp, warnUnusedListener: false);
+            var listener = ListenerPair(seccomp, fds);
             var ctx = new OciLaunchContext
             {
                 Rootless = rootless,
                 ConsoleFd = consoleFd,
                 Joins = joins,
                 SetGroupsDenied = setgroups == "deny",
-                Seccomp = Compile(spec?.Linux?.Seccomp),
+                Seccomp = seccomp is null ? null : (seccomp.Filter, seccomp.Flags),
+                SeccompListenerFd = listener.Child,
                 ParentDeathSignal = options.Detach ? 0 : SIGKILL,
                 PreserveFds = options.PreserveFds,
             };
@@ -665,6 +764,20 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                     pid = (int)r.Step;
                     CgroupOf(record).AddProcess(pid);
                     continue;
+                }
+                if (r.OpIndex == Interop.Shim.ReportSeccomp)
+                {
+                    try
+                    {
+                        ForwardListener(spec!.Linux!.Seccomp!, listener.Parent, pid, ProcessState(record, record.Pid, "running"));
+                        continue;
+                    }
+                    catch (SkiffException)
+                    {
+                        sys.Signal(child, SIGKILL);
+                        sys.Wait(child);
+                        throw;
+                    }
                 }
                 sys.Wait(child);
                 throw ChildFailureMessage.ToException(r, plan);

@@ -96,9 +96,32 @@ public static class SpecLoader
         {
             throw SkiffException.Invalid("hostname: setting it needs a uts namespace in linux.namespaces");
         }
+        CheckTime(spec.Linux);
         CheckHooks(spec.Hooks);
         CheckLsm(spec);
         return new Loaded(spec, bundle, rootfs, warning);
+    }
+
+    private static void CheckTime(LinuxSpec? linux)
+    {
+        var time = linux?.Namespaces?.Find(n => n.Type == "time");
+        if (time is null)
+        {
+            if (linux?.TimeOffsets is not null)
+            {
+                // runc's words
+                throw SkiffException.Invalid("linux.timeOffsets: time namespace offsets specified, but time namespace isn't enabled in the config");
+            }
+            return;
+        }
+        if (!File.Exists("/proc/self/ns/time"))
+        {
+            throw SkiffException.Invalid("linux.namespaces: time namespaces aren't enabled in the kernel (Linux 5.6 or newer with CONFIG_TIME_NS)");
+        }
+        if (!string.IsNullOrEmpty(time.Path) && linux!.TimeOffsets is { Count: > 0 })
+        {
+            throw SkiffException.Invalid($"linux.timeOffsets: the time namespace is joined ({time.Path}): its offsets were fixed when its first process entered");
+        }
     }
 
     private static void CheckHooks(Hooks? hooks)

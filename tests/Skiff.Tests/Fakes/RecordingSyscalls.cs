@@ -136,4 +136,19 @@ public sealed class RecordingSyscalls : ISyscalls
         Record("recv-fd");
         return Fd();
     }
+
+    public int ConnectUnix(string path)
+    {
+        Record($"connect {path}");
+        return Fd();
+    }
+
+    /// <summary>What SendFd sent, as text.</summary>
+    public List<string> Sent { get; } = [];
+
+    public void SendFd(int socket, byte[] message, int fd)
+    {
+        Record($"send-fd {fd}");
+        Sent.Add(System.Text.Encoding.UTF8.GetString(message));
+    }
 }

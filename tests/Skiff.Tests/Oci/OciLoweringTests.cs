@@ -219,4 +219,71 @@ public class OciLoweringTests
         Assert.Equal(3u, exec.PreserveFds);
         Assert.Equal(-1, exec.CgroupFd);
     }
+
+    [Fact]
+    public void A_new_time_namespace_is_unshared_by_the_child_with_its_offsets_not_cloned()
+    {
+        var plan = OciLowering.LowerCreate(Loaded(s =>
+        {
+            s.Linux!.Namespaces!.Add(new() { Type = "time" });
+            s.Linux.TimeOffsets = new()
+            {
+                ["monotonic"] = new TimeOffset { Secs = 86400, Nanosecs = 5 },
+                ["boottime"] = new TimeOffset { Secs = -7, Nanosecs = 0 },
+            };
+        }), Ctx);
+
+        // CLONE_NEWTIME in a clone would freeze the offsets at zero (and it is CSIGNAL's bit in clone(2)).
+        Assert.False(plan.CloneFlags.HasFlag(CloneFlags.NewTime));
+        var time = Assert.Single(plan.Ops, o => o.Kind == LaunchOpKind.TimeNs);
+        Assert.Equal("monotonic 86400 5\nboottime -7 0\n", time.S0);
+        // After the joins (a joined user namespace owns it), before anything is mounted.
+        int index = plan.Ops.IndexOf(time);
+        Assert.Equal(LaunchOpKind.SetNs, plan.Ops[index - 1].Kind);
+        Assert.True(index < plan.Ops.FindIndex(o => o.Kind == LaunchOpKind.Propagation));
+    }
+
+    [Fact]
+    public void A_time_namespace_without_offsets_is_made_with_none_and_a_joined_one_is_left_to_setns()
+    {
+        var plain = OciLowering.LowerCreate(Loaded(s => s.Linux!.Namespaces!.Add(new() { Type = "time" })), Ctx);
+        Assert.Null(Assert.Single(plain.Ops, o => o.Kind == LaunchOpKind.TimeNs).S0);
+
+        var joined = OciLowering.LowerCreate(Loaded(s => s.Linux!.Namespaces!.Add(new() { Type = "time", Path = "/proc/1/ns/time" })),
+            Ctx with { Joins = [(CloneFlags.NewTime, 11)] });
+        Assert.DoesNotContain(joined.Ops, o => o.Kind == LaunchOpKind.TimeNs);
+        Assert.Contains(joined.Ops, o => o.Kind == LaunchOpKind.SetNs && o.U0 == 11 && o.U1 == (uint)CloneFlags.NewTime);
+        Assert.Equal(CloneFlags.NewTime, OciLowering.NamespaceFlag("time"));
+    }
+
+    [Theory]
+    [InlineData("realtime", 0u, "unknown clock \"realtime\"")]
+    [InlineData("monotonic", 1_000_000_000u, "linux.timeOffsets.monotonic.nanosecs")]
+    public void Time_offsets_the_kernel_cannot_take_are_refused(string clock, uint nanos, string message)
+    {
+        var loaded = Loaded(s =>
+        {
+            s.Linux!.Namespaces!.Add(new() { Type = "time" });
+            s.Linux.TimeOffsets = new() { [clock] = new TimeOffset { Secs = 1, Nanosecs = nanos } };
+        });
+        var e = Assert.Throws<SkiffException>(() => OciLowering.LowerCreate(loaded, Ctx));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void A_notifying_filter_hands_its_listener_back_over_the_context_socket()
+    {
+        var ctx = Ctx with { Seccomp = (new byte[16], LaunchOp.SeccompNewListener), SeccompListenerFd = 13 };
+        var late = Assert.Single(OciLowering.LowerCreate(Loaded(), ctx).Ops, o => o.Kind == LaunchOpKind.Seccomp);
+        var early = Assert.Single(OciLowering.LowerCreate(Loaded(s => s.Process!.NoNewPrivileges = false), ctx).Ops,
+            o => o.Kind == LaunchOpKind.Seccomp);
+        var exec = Assert.Single(OciLowering.LowerExec(Loaded().Spec.Process!, null, ctx).Ops, o => o.Kind == LaunchOpKind.Seccomp);
+
+        foreach (var op in new[] { late, early, exec })
+        {
+            Assert.Equal(LaunchOp.SeccompNewListener, op.U0);
+            Assert.Equal(13u, op.U1);
+        }
+        Assert.Contains("listener", late.Describe());
+    }
 }

@@ -65,6 +65,11 @@ public sealed class SpecLoaderTests : IDisposable
     [InlineData("{ \"type\": \"pid\" }", "{ \"type\": \"pid\" }, { \"type\": \"pid\" }", "listed twice")]
     [InlineData("{ \"type\": \"pid\" }", "{ \"type\": \"time-travel\" }", "unknown namespace")]
     [InlineData("\"args\": [\"sh\"]", "\"args\": []", "process.args")]
+    [InlineData("{ \"type\": \"pid\" } ]", "{ \"type\": \"pid\" } ], \"timeOffsets\": { \"monotonic\": { \"secs\": 1 } }",
+        "time namespace offsets specified, but time namespace isn't enabled in the config")]
+    [InlineData("{ \"type\": \"pid\" } ]",
+        "{ \"type\": \"pid\" }, { \"type\": \"time\", \"path\": \"/proc/1/ns/time\" } ], \"timeOffsets\": { \"boottime\": { \"secs\": 1 } }",
+        "the time namespace is joined (/proc/1/ns/time)")]
     public void Invalid_fields_are_named(string from, string to, string message)
     {
         var e = LoadFails(Good.Replace(from, to));
@@ -77,5 +82,15 @@ public sealed class SpecLoaderTests : IDisposable
         var e = Assert.ThrowsAny<SkiffException>(() => SpecLoader.Load(_bundle));
         Assert.Equal(ErrorCategory.NotFound, e.Category);
         Assert.Contains("config.json", e.Message);
+    }
+
+    [Fact]
+    public void A_time_namespace_with_offsets_loads()
+    {
+        File.WriteAllText(Path.Combine(_bundle, "config.json"), Good.Replace("{ \"type\": \"pid\" } ]",
+            "{ \"type\": \"pid\" }, { \"type\": \"time\" } ], \"timeOffsets\": { \"monotonic\": { \"secs\": 86400, \"nanosecs\": 7 } }"));
+        var offsets = SpecLoader.Load(_bundle).Spec.Linux!.TimeOffsets!;
+        Assert.Equal(86400, offsets["monotonic"].Secs);
+        Assert.Equal(7u, offsets["monotonic"].Nanosecs);
     }
 }

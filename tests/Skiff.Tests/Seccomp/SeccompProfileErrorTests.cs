@@ -36,6 +36,15 @@ public class SeccompProfileErrorTests
         Refused(Profile("SCMP_ACT_NOTIFY"), "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
     }
 
+    [Theory]
+    [InlineData("write")]
+    [InlineData("sendmsg")]
+    public void Notify_is_refused_for_the_calls_that_hand_the_listener_over(string name)
+    {
+        Refused(FourRules(Rule("SCMP_ACT_NOTIFY", ["mkdir", name])),
+            $"linux.seccomp.syscalls[3]: SCMP_ACT_NOTIFY cannot be used for the {name} syscall (the runtime needs it to hand the listener over)");
+    }
+
     [Fact]
     public void An_unknown_arch_names_its_index()
     {
