@@ -260,10 +260,42 @@ public static class RuntimeSpecJson
                 case "readonlyPaths": l.ReadonlyPaths = r.StringList(); break;
                 case "mountLabel": l.MountLabel = r.String(); break;
                 case "personality": l.Personality = Personality(ref r); break;
+                case "timeOffsets": l.TimeOffsets = TimeOffsets(ref r); break;
                 default: r.Skip(); break;
             }
         }
         return l;
+    }
+
+    private static Dictionary<string, TimeOffset>? TimeOffsets(ref JsonCursor r)
+    {
+        if (!r.StartObject())
+        {
+            return null;
+        }
+        var offsets = new Dictionary<string, TimeOffset>(StringComparer.Ordinal);
+        while (r.NextProperty(out string clock))
+        {
+            var offset = new TimeOffset();
+            if (r.StartObject())
+            {
+                while (r.NextProperty(out string name))
+                {
+                    switch (name)
+                    {
+                        case "secs": offset.Secs = r.Int64(); break;
+                        case "nanosecs": offset.Nanosecs = r.UInt32(); break;
+                        default: r.Skip(); break;
+                    }
+                }
+            }
+            else
+            {
+                offset = null!;
+            }
+            offsets[clock] = offset;
+        }
+        return offsets;
     }
 
     private static IdMap IdMap(ref JsonCursor r)
@@ -561,6 +593,7 @@ public static class RuntimeSpecJson
                 case "architectures": s.Architectures = r.StringList(); break;
                 case "flags": s.Flags = r.StringList(); break;
                 case "listenerPath": s.ListenerPath = r.String(); break;
+                case "listenerMetadata": s.ListenerMetadata = r.String(); break;
                 case "syscalls": s.Syscalls = r.List(SeccompSyscall); break;
                 default: r.Skip(); break;
             }
