@@ -6,7 +6,7 @@
 set -euo pipefail
 [[ $(id -u) == 0 ]] || { echo "tests/setup.sh: run as root" >&2; exit 1; }
 
-pkgs=(busybox-static uidmap util-linux bsdutils file procps skopeo docker-registry apache2-utils podman containerd conmon catatonit netavark iptables slirp4netns passt fuse-overlayfs)
+pkgs=(busybox-static uidmap util-linux bsdutils file procps skopeo docker-registry apache2-utils openssl podman containerd conmon catatonit netavark iptables slirp4netns passt fuse-overlayfs)
 need=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")

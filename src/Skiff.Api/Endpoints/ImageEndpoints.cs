@@ -149,7 +149,7 @@ public static class ImageEndpoints
         var reference = ReferenceOf(from, c.Query.Get("tag"));
         string platform = c.Query.Get("platform") is { Length: > 0 } p ? p : DefaultPlatform;
         var credential = CredentialFor(c, reference.Registry);
-        var endpoint = RegistryEndpoint.For(reference.Registry, !RegistriesConfig.IsInsecure(reference.Registry));
+        var endpoint = RegistryEndpoint.Configured(reference.Registry);
         // The client's status is 200 from here on: failures travel as an error line.
         var stream = await c.StreamAsync("application/json");
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(c.Aborted);
@@ -276,7 +276,7 @@ public static class ImageEndpoints
         var image = ImageStore.Find(store.ReadIndex(), target.ToString())
                     ?? throw SkiffException.NotFound($"An image does not exist locally with the tag: {ImageReference.FamiliarName(target.Name)}");
         var credential = CredentialFor(c, target.Registry);
-        var endpoint = RegistryEndpoint.For(target.Registry, !RegistriesConfig.IsInsecure(target.Registry));
+        var endpoint = RegistryEndpoint.Configured(target.Registry);
         var stream = await c.StreamAsync("application/json");
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(c.Aborted);
         var progress = new JsonProgress(stream, cts);

@@ -29,7 +29,7 @@ public static class SystemEndpoints
         {
             throw SkiffException.Invalid("login needs a username and a password");
         }
-        using (var client = new RegistryClient(RegistryEndpoint.For(registry, !RegistriesConfig.IsInsecure(registry)), new Credential(auth.Username, auth.Password)))
+        using (var client = new RegistryClient(RegistryEndpoint.Configured(registry), new Credential(auth.Username, auth.Password)))
         {
             await RegistryClient.RunAsync(registry, async () =>
             {

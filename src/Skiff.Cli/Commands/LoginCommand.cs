@@ -13,6 +13,7 @@ public static class LoginCommand
         FlagSpec.Value("password", 'p', "string", "Password"),
         FlagSpec.Bool("password-stdin", FlagSpec.NoShort, "Take the password from stdin"),
         RegistryFlags.TlsVerify,
+        RegistryFlags.CertDir,
         RegistryFlags.AuthFile,
         FlagSpec.Bool("help", FlagSpec.NoShort, "Print usage"),
     ];
@@ -61,7 +62,7 @@ public static class LoginCommand
             throw SkiffException.Invalid("login needs a username and a password: use -u USER and -p PASS or --password-stdin");
         }
         var credential = new Credential(user, password);
-        using (var client = new RegistryClient(RegistryFlags.Endpoint(p, registry), credential))
+        using (var client = RegistryFlags.Client(p, registry, credential))
         {
             RegistryClient.Run(registry, async () =>
             {

@@ -12,6 +12,7 @@ public static class PullCommand
         FlagSpec.Bool("quiet", 'q', "Suppress the progress output, print only the image ID"),
         FlagSpec.Value("platform", FlagSpec.NoShort, "string", "Pull the image for this platform (default linux/amd64)"),
         RegistryFlags.TlsVerify,
+        RegistryFlags.CertDir,
         RegistryFlags.AuthFile,
         FlagSpec.Bool("help", FlagSpec.NoShort, "Print usage"),
     ];
@@ -33,7 +34,7 @@ public static class PullCommand
         bool quiet = p.Bool("quiet");
         var store = ImageStores.ForWriting(context);
         var credentials = RegistryCredentials.Default(p.Value("authfile"));
-        using var client = new RegistryClient(RegistryFlags.Endpoint(p, reference.Registry), credentials.Find(reference.Registry));
+        using var client = RegistryFlags.Client(p, reference.Registry, credentials.Find(reference.Registry));
         var view = new TransferProgressView(quiet, Console.Out);
         var pull = new ImagePull(store, client, view);
         var image = RegistryClient.Run(reference.Registry, () => pull.PullAsync(reference, platform, CancellationToken.None));

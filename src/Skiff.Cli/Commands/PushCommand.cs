@@ -11,6 +11,7 @@ public static class PushCommand
     [
         FlagSpec.Bool("quiet", 'q', "Suppress the progress output, print only the manifest digest"),
         RegistryFlags.TlsVerify,
+        RegistryFlags.CertDir,
         RegistryFlags.AuthFile,
         FlagSpec.Bool("help", FlagSpec.NoShort, "Print usage"),
     ];
@@ -36,7 +37,7 @@ public static class PushCommand
         var store = ImageStores.ForReading(context);
         var image = store.Resolve(p.Positionals[0]);
         var credentials = RegistryCredentials.Default(p.Value("authfile"));
-        using var client = new RegistryClient(RegistryFlags.Endpoint(p, target.Registry), credentials.Find(target.Registry));
+        using var client = RegistryFlags.Client(p, target.Registry, credentials.Find(target.Registry));
         var view = new TransferProgressView(quiet, Console.Out);
         var digest = RegistryClient.Run(target.Registry, () => new ImagePush(store, client, view).PushAsync(image, target, CancellationToken.None));
         if (quiet)

@@ -1,7 +1,8 @@
 namespace Skiff.Images.Registry;
 
 /// <summary>
-/// registries.conf: the registries reached over plain HTTP without --tls-verify=false.
+/// registries.conf: the insecure registries, treated as --tls-verify=false treats one (HTTPS
+/// without verification, then plain HTTP), as Docker's insecure-registries are.
 /// The first of $XDG_CONFIG_HOME/skiff/registries.conf (or ~/.config/skiff/registries.conf)
 /// and /etc/skiff/registries.conf that exists is read; only its line
 /// <c>insecure = ["host:port", ...]</c> is understood, the rest is ignored.

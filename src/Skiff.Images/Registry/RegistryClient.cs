@@ -9,7 +9,8 @@ namespace Skiff.Images.Registry;
 /// <summary>
 /// The OCI distribution API for one registry: manifests and blobs by repository, with
 /// bearer-token and basic auth answered from WWW-Authenticate, and retries with backoff
-/// on connection errors and 5xx answers.
+/// on connection errors and 5xx answers. HTTPS trusts what <see cref="RegistryTrust"/>
+/// says; plain HTTP only where the endpoint's policy allows it and HTTPS found no TLS.
 /// </summary>
 public sealed class RegistryClient : IDisposable
 {
@@ -21,23 +22,29 @@ public sealed class RegistryClient : IDisposable
     private readonly Credential? _credential;
     private readonly Dictionary<string, AuthenticationHeaderValue> _authByScope = [];
     private readonly Lock _authLock = new();
+    private readonly RegistryTrust _trust;
+    private Task? _transport;
 
-    public RegistryClient(RegistryEndpoint endpoint, Credential? credential)
+    /// <summary>A client for one registry; certDirectory is Podman's --cert-dir (else the registry's certs.d is looked up).</summary>
+    public RegistryClient(RegistryEndpoint endpoint, Credential? credential, string? certDirectory = null)
     {
         Endpoint = endpoint;
         _credential = credential;
+        _trust = RegistryTrust.For(endpoint, certDirectory);
         var handler = new SocketsHttpHandler
         {
             ConnectTimeout = TimeSpan.FromSeconds(15),
             AutomaticDecompression = DecompressionMethods.None,
             MaxConnectionsPerServer = 8,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            SslOptions = _trust.Options(),
         };
         _http = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(10) };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("skiff", "1"));
     }
 
-    public RegistryEndpoint Endpoint { get; }
+    /// <summary>Where requests go: switches to plain HTTP once, when the policy allows it and HTTPS found no TLS.</summary>
+    public RegistryEndpoint Endpoint { get; private set; }
 
     /// <summary>Base delay of the retry backoff (tests shorten it).</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
@@ -166,7 +173,7 @@ public sealed class RegistryClient : IDisposable
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException)
                 {
-                    throw SkiffException.Unavailable($"downloading blob {digest.Short} from {Host}: {Describe(e)}");
+                    throw SkiffException.Unavailable($"downloading blob {digest.Short} from {Host}: {Explain(e)}");
                 }
             }
             return writer.Commit(digest);
@@ -290,11 +297,55 @@ public sealed class RegistryClient : IDisposable
     }
 
     /// <summary>
+    /// HTTPS or plain HTTP, decided once before the first request. Only a policy that allows
+    /// plain HTTP probes: GET /v2/ over HTTPS, as Docker and Podman do; any answer keeps HTTPS.
+    /// </summary>
+    private async Task TransportAsync(CancellationToken ct)
+    {
+        if (!Endpoint.MayUsePlainHttp)
+        {
+            return;
+        }
+        Task probe;
+        lock (_authLock) // the only other lock of this client; one probe for every caller
+        {
+            probe = _transport ??= ProbeAsync(ct);
+        }
+        try
+        {
+            await probe;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            throw _trust.Refused(e) ? _trust.Failure(Host) : SkiffException.Unavailable($"cannot reach registry {Host}: {Explain(e)}");
+        }
+    }
+
+    /// <summary>
+    /// Falls back to plain HTTP when HTTPS failed before any certificate came (refused, or a
+    /// peer that does not speak TLS); a peer that did (a refused certificate, a client
+    /// certificate it wanted) keeps its error: plain HTTP could only confuse it.
+    /// </summary>
+    private async Task ProbeAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var probe = await _http.GetAsync(Endpoint.Ping, HttpCompletionOption.ResponseHeadersRead, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested
+                                   && !_trust.PeerSpokeTls && _trust.LastRejection is null)
+        {
+            Endpoint = Endpoint with { PlainHttp = true };
+        }
+    }
+
+    /// <summary>
     /// Sends a request (made fresh for every attempt), answering a 401 challenge once and
     /// retrying connection errors and 5xx with backoff. The caller disposes the response.
     /// </summary>
     private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> make, string scope, CancellationToken ct, bool retry = true)
     {
+        await TransportAsync(ct);
         bool challenged = false;
         for (int attempt = 1; ; attempt++)
         {
@@ -316,12 +367,17 @@ public sealed class RegistryClient : IDisposable
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
             {
                 request.Dispose();
-                if (retry && attempt < MaxAttempts)
+                if (_trust.Refused(e))
+                {
+                    throw _trust.Failure(Host);
+                }
+                // A TLS alert (a client certificate wanted or refused) comes back the same every time.
+                if (retry && attempt < MaxAttempts && RemoteAlert(e) is null)
                 {
                     await Task.Delay(Backoff(attempt), ct);
                     continue;
                 }
-                throw SkiffException.Unavailable($"cannot reach registry {Host}: {Describe(e)}");
+                throw SkiffException.Unavailable($"cannot reach registry {Host}: {Explain(e)}");
             }
             request.Dispose();
             if (response.StatusCode == HttpStatusCode.Unauthorized && !challenged)
@@ -400,7 +456,11 @@ public sealed class RegistryClient : IDisposable
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
         {
-            throw SkiffException.Unavailable($"cannot reach the token service of {Host} ({uri.Host}): {Describe(e)}");
+            if (_trust.Refused(e))
+            {
+                throw _trust.Failure(Host);
+            }
+            throw SkiffException.Unavailable($"cannot reach the token service of {Host} ({uri.Host}): {Explain(e)}");
         }
         using (r)
         {
@@ -492,6 +552,10 @@ public sealed class RegistryClient : IDisposable
     /// <summary>The useful cause: "Connection refused", not the wrapper's generic text.</summary>
     public static string Describe(Exception e)
     {
+        if (RemoteAlert(e) is { } alert)
+        {
+            return "remote error: tls: " + alert;
+        }
         for (Exception? x = e; x is not null; x = x.InnerException)
         {
             if (x is SocketException se)
@@ -517,6 +581,25 @@ public sealed class RegistryClient : IDisposable
         }
         return e.Message;
     }
+
+    /// <summary>
+    /// The TLS alert the server sent ("bad certificate", "certificate required"), as OpenSSL
+    /// words it at the bottom of the exception chain ("... sslv3 alert bad certificate").
+    /// </summary>
+    public static string? RemoteAlert(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is System.Security.Cryptography.CryptographicException && x.Message.IndexOf(" alert ", StringComparison.Ordinal) is var at and >= 0)
+            {
+                return x.Message[(at + " alert ".Length)..].Trim();
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Describe, plus what to do when the registry turned down our client certificate or the lack of one.</summary>
+    private string Explain(Exception e) => Describe(e) + (RemoteAlert(e) is { } alert ? _trust.ClientCertificateHint(alert) : "");
 
     public void Dispose() => _http.Dispose();
 }

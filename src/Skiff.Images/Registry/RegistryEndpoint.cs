@@ -2,18 +2,49 @@ using System.Net;
 
 namespace Skiff.Images.Registry;
 
-/// <summary>
-/// Where a registry name is reached: docker.io is registry-1.docker.io; localhost and
-/// 127.0.0.0/8 (and registries marked insecure) speak plain HTTP, others HTTPS.
-/// </summary>
-public sealed record RegistryEndpoint(string Registry, Uri BaseUri)
+/// <summary>How a registry's TLS is treated: Docker's secure and insecure registries, plus skiff's loopback default.</summary>
+public enum TlsPolicy
 {
-    public static RegistryEndpoint For(string registry, bool tlsVerify = true)
+    /// <summary>HTTPS only, the certificate verified against the system's CAs and the registry's certs.d.</summary>
+    Verify,
+
+    /// <summary>Loopback: verified HTTPS, or plain HTTP when nothing there speaks TLS (a bad certificate is never let through).</summary>
+    VerifyOrPlainHttp,
+
+    /// <summary>Docker's insecure-registries and Podman's --tls-verify=false: HTTPS without verification, then plain HTTP.</summary>
+    SkipVerifyOrPlainHttp,
+}
+
+/// <summary>
+/// Where a registry name is reached: docker.io is registry-1.docker.io; HTTPS first, and
+/// plain HTTP only when the policy allows it and the HTTPS probe found no TLS there.
+/// </summary>
+public sealed record RegistryEndpoint(string Registry, string Host, TlsPolicy Tls, bool PlainHttp = false)
+{
+    public const string DockerHubHost = "registry-1.docker.io";
+
+    /// <summary>The endpoint with a policy decided already (tests, and callers that read no configuration).</summary>
+    public static RegistryEndpoint For(string registry, TlsPolicy? tls = null)
     {
-        string host = registry == ImageReference.DockerHub ? "registry-1.docker.io" : registry;
-        string scheme = !tlsVerify || IsLoopback(host) ? "http" : "https";
-        return new RegistryEndpoint(registry, new Uri($"{scheme}://{host}/"));
+        string host = registry == ImageReference.DockerHub ? DockerHubHost : registry;
+        return new RegistryEndpoint(registry, host, tls ?? PolicyFor(registry, tlsVerify: null, listedInsecure: false));
     }
+
+    /// <summary>The endpoint as the verbs see it: an explicit --tls-verify, else registries.conf's insecure list, else loopback or not.</summary>
+    public static RegistryEndpoint Configured(string registry, bool? tlsVerify = null) =>
+        For(registry, PolicyFor(registry, tlsVerify, tlsVerify is null && RegistriesConfig.IsInsecure(registry)));
+
+    /// <summary>
+    /// --tls-verify=true means verified HTTPS even on loopback (Podman's meaning), false means
+    /// insecure; without the flag a registry listed insecure is insecure, loopback may be plain HTTP.
+    /// </summary>
+    public static TlsPolicy PolicyFor(string registry, bool? tlsVerify, bool listedInsecure) => tlsVerify switch
+    {
+        true => TlsPolicy.Verify,
+        false => TlsPolicy.SkipVerifyOrPlainHttp,
+        null when listedInsecure => TlsPolicy.SkipVerifyOrPlainHttp,
+        null => IsLoopback(registry) ? TlsPolicy.VerifyOrPlainHttp : TlsPolicy.Verify,
+    };
 
     /// <summary>localhost[:port], 127.x.y.z[:port] and [::1][:port].</summary>
     public static bool IsLoopback(string host)
@@ -38,6 +69,10 @@ public sealed record RegistryEndpoint(string Registry, Uri BaseUri)
         }
         return IPAddress.TryParse(name, out var ip) && IPAddress.IsLoopback(ip);
     }
+
+    public bool MayUsePlainHttp => Tls != TlsPolicy.Verify;
+
+    public Uri BaseUri => new($"{(PlainHttp ? "http" : "https")}://{Host}/");
 
     public Uri Ping => new(BaseUri, "v2/");
 

@@ -1,23 +1,33 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Skiff.IntegrationTests.Support;
 
 namespace Skiff.IntegrationTests.Images;
 
 /// <summary>
+/// What a registry serves HTTPS with: its certificate and key, and for mutual TLS the CA
+/// its clients' certificates must chain to (with a client pair the start-up check uses).
+/// </summary>
+public sealed record RegistryTlsFiles(string Certificate, string Key, string? ClientCa = null, string? ClientCertificate = null, string? ClientKey = null);
+
+/// <summary>
 /// Debian's docker-registry on 127.0.0.1 with a free port, a temporary config and
-/// storage directory; with htpasswd auth when a user is given. Killed on dispose.
+/// storage directory; with htpasswd auth when a user is given, HTTPS when given a
+/// certificate. Killed on dispose.
 /// </summary>
 public sealed class RegistryServer : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly RegistryTlsFiles? _tls;
 
-    private RegistryServer(string dir, int port, Process process)
+    private RegistryServer(string dir, int port, Process process, RegistryTlsFiles? tls)
     {
         Dir = dir;
         Port = port;
         _process = process;
+        _tls = tls;
     }
 
     public string Dir { get; }
@@ -42,7 +52,7 @@ public sealed class RegistryServer : IAsyncDisposable
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    public static async Task<RegistryServer> StartAsync(string? user = null, string? password = null)
+    public static async Task<RegistryServer> StartAsync(string? user = null, string? password = null, RegistryTlsFiles? tls = null)
     {
         string dir = Directory.CreateTempSubdirectory("skiff-registry-").FullName;
         Directory.CreateDirectory(Path.Combine(dir, "data"));
@@ -58,6 +68,8 @@ public sealed class RegistryServer : IAsyncDisposable
                     path: {Path.Combine(dir, "htpasswd")}
                 """;
         }
+        string tlsConfig = tls is null ? "" : $"\n  tls:\n    certificate: {tls.Certificate}\n    key: {tls.Key}"
+            + (tls.ClientCa is null ? "" : $"\n    clientcas:\n      - {tls.ClientCa}");
         for (int attempt = 0; ; attempt++)
         {
             int port = FreePort();
@@ -71,7 +83,7 @@ public sealed class RegistryServer : IAsyncDisposable
                   delete:
                     enabled: true
                 http:
-                  addr: 127.0.0.1:{port}
+                  addr: 127.0.0.1:{port}{tlsConfig}
                 {auth}
                 """);
             var psi = new ProcessStartInfo("docker-registry")
@@ -87,7 +99,7 @@ public sealed class RegistryServer : IAsyncDisposable
             process.ErrorDataReceived += (_, _) => { };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            var server = new RegistryServer(dir, port, process);
+            var server = new RegistryServer(dir, port, process, tls);
             if (await server.WaitUntilUpAsync())
             {
                 return server;
@@ -101,7 +113,18 @@ public sealed class RegistryServer : IAsyncDisposable
 
     private async Task<bool> WaitUntilUpAsync()
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var handler = new SocketsHttpHandler();
+        if (_tls is not null)
+        {
+            // Any certificate will do here: trust is what the tests themselves check.
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+            if (_tls.ClientCertificate is not null)
+            {
+                handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPemFile(_tls.ClientCertificate, _tls.ClientKey)];
+            }
+        }
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(2) };
+        string scheme = _tls is null ? "http" : "https";
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(15))
         {
@@ -111,7 +134,7 @@ public sealed class RegistryServer : IAsyncDisposable
             }
             try
             {
-                using var r = await http.GetAsync($"http://{Host}/v2/");
+                using var r = await http.GetAsync($"{scheme}://{Host}/v2/");
                 if (r.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
                 {
                     return true;

@@ -53,9 +53,10 @@ public sealed class RegistriesConfigTests : IDisposable
     }
 
     [Fact]
-    public void An_insecure_registry_is_reached_over_http_like_tls_verify_false()
+    public void An_insecure_registry_is_treated_like_tls_verify_false()
     {
-        Assert.Equal("http", RegistryEndpoint.For("mine:5000", tlsVerify: false).BaseUri.Scheme);
-        Assert.Equal("https", RegistryEndpoint.For("mine:5000").BaseUri.Scheme);
+        Assert.Equal(TlsPolicy.SkipVerifyOrPlainHttp, RegistryEndpoint.PolicyFor("mine:5000", tlsVerify: null, listedInsecure: true));
+        Assert.Equal(TlsPolicy.SkipVerifyOrPlainHttp, RegistryEndpoint.PolicyFor("mine:5000", tlsVerify: false, listedInsecure: false));
+        Assert.Equal(TlsPolicy.Verify, RegistryEndpoint.For("mine:5000").Tls);
     }
 }

@@ -42,12 +42,11 @@ public sealed class RegistryEndpointTests
     [InlineData("docker.io/library/busybox:1.36", "https://registry-1.docker.io/v2/library/busybox/manifests/1.36")]
     [InlineData("busybox", "https://registry-1.docker.io/v2/library/busybox/manifests/latest")]
     [InlineData("quay.io/org/app:v2", "https://quay.io/v2/org/app/manifests/v2")]
-    [InlineData("localhost:5000/app", "http://localhost:5000/v2/app/manifests/latest")]
-    [InlineData("127.0.0.1:5000/a/b:t", "http://127.0.0.1:5000/v2/a/b/manifests/t")]
-    [InlineData("127.1.2.3/a:t", "http://127.1.2.3/v2/a/manifests/t")]
+    [InlineData("localhost:5000/app", "https://localhost:5000/v2/app/manifests/latest")]
+    [InlineData("127.0.0.1:5000/a/b:t", "https://127.0.0.1:5000/v2/a/b/manifests/t")]
     [InlineData("example.com:443/app@sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
         "https://example.com/v2/app/manifests/sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")]
-    public void A_reference_maps_to_its_manifest_url(string reference, string url)
+    public void A_reference_maps_to_its_manifest_url_over_https_first(string reference, string url)
     {
         var r = ImageReference.Parse(reference);
 
@@ -57,9 +56,9 @@ public sealed class RegistryEndpointTests
     }
 
     [Fact]
-    public void Tls_verify_false_means_plain_http_and_blob_urls_name_the_digest()
+    public void Plain_http_urls_name_the_host_and_the_digest()
     {
-        var e = RegistryEndpoint.For("registry.example:5000", tlsVerify: false);
+        var e = RegistryEndpoint.For("registry.example:5000", TlsPolicy.SkipVerifyOrPlainHttp) with { PlainHttp = true };
         var d = Digest.Of("x"u8);
 
         Assert.Equal($"http://registry.example:5000/v2/a/b/blobs/{d}", e.Blob("a/b", d).AbsoluteUri);
@@ -67,11 +66,23 @@ public sealed class RegistryEndpointTests
     }
 
     [Theory]
+    [InlineData("registry.example:5000", null, false, TlsPolicy.Verify)]
+    [InlineData("registry.example:5000", null, true, TlsPolicy.SkipVerifyOrPlainHttp)]
+    [InlineData("registry.example:5000", false, false, TlsPolicy.SkipVerifyOrPlainHttp)]
+    [InlineData("registry.example:5000", true, true, TlsPolicy.Verify)]
+    [InlineData("127.0.0.1:5000", null, false, TlsPolicy.VerifyOrPlainHttp)]
+    [InlineData("localhost", null, true, TlsPolicy.SkipVerifyOrPlainHttp)]
+    [InlineData("[::1]:5000", true, false, TlsPolicy.Verify)]
+    [InlineData("docker.io", null, false, TlsPolicy.Verify)]
+    public void The_tls_policy_follows_the_flag_then_the_insecure_list_then_loopback(string registry, bool? tlsVerify, bool listed, TlsPolicy expected) =>
+        Assert.Equal(expected, RegistryEndpoint.PolicyFor(registry, tlsVerify, listed));
+
+    [Theory]
     [InlineData("/v2/a/blobs/uploads/u1", "http://h:1/v2/a/blobs/uploads/u1?digest=sha256%3A")]
     [InlineData("http://h:1/v2/a/blobs/uploads/u1?_state=xyz", "http://h:1/v2/a/blobs/uploads/u1?_state=xyz&digest=sha256%3A")]
     public void The_upload_location_gets_the_digest_appended(string location, string prefix)
     {
-        var e = RegistryEndpoint.For("h:1", tlsVerify: false);
+        var e = RegistryEndpoint.For("h:1", TlsPolicy.SkipVerifyOrPlainHttp) with { PlainHttp = true };
 
         Assert.StartsWith(prefix, e.FinishUpload(location, Digest.Of("x"u8)).AbsoluteUri);
     }
