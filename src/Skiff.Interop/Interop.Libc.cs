@@ -36,6 +36,15 @@ public static unsafe partial class Interop
         [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         public static partial int open(string path, int flags);
 
+        [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int open(string path, int flags, uint mode);
+
+        [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int rename(string from, string to);
+
+        [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int unlink(string path);
+
         [LibraryImport(Lib, SetLastError = true)]
         public static partial nint read(int fd, byte* buf, nint count);
 

@@ -84,7 +84,7 @@ public static class RuncCommand
     {
         try
         {
-            return File.ReadAllText("/proc/self/uid_map").Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries) is ["0", "0", "4294967295"];
+            return ProcFile.ReadAllText("/proc/self/uid_map").Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries) is ["0", "0", "4294967295"];
         }
         catch (IOException)
         {

@@ -47,7 +47,7 @@ public static class ContainerCapabilities
         int known = CapabilitySet.Names.Length - 1;
         try
         {
-            return int.TryParse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").AsSpan().Trim(), NumberStyles.None,
+            return int.TryParse(ProcFile.ReadAllText("/proc/sys/kernel/cap_last_cap").AsSpan().Trim(), NumberStyles.None,
                 CultureInfo.InvariantCulture, out int last) ? Math.Min(last, known) : known;
         }
         catch (IOException)

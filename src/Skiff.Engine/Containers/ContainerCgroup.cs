@@ -73,7 +73,7 @@ public static class ContainerCgroup
         }
         if (version != CgroupVersion.V2 && limits.Count > 0)
         {
-            var mounted = CgroupFactory.V1Hierarchies(File.ReadAllText("/proc/self/mountinfo"));
+            var mounted = CgroupFactory.V1Hierarchies(ProcFile.ReadAllText("/proc/self/mountinfo"));
             CheckControllers(limits, mounted.Keys.ToHashSet(StringComparer.Ordinal), "this host's cgroup v1 mounts");
         }
         return factory(null, def.Id, false);
@@ -230,7 +230,7 @@ public static class ContainerCgroup
         {
             return Path.Combine(root, "memory");
         }
-        return CgroupFactory.V1Hierarchies(File.ReadAllText("/proc/self/mountinfo")).GetValueOrDefault("memory");
+        return CgroupFactory.V1Hierarchies(ProcFile.ReadAllText("/proc/self/mountinfo")).GetValueOrDefault("memory");
     }
 
     /// <summary>The "oom_kill N" line of memory.events or memory.oom_control; 0 without one.</summary>

@@ -57,5 +57,5 @@ public static class RunningCgroup
     private static Dictionary<string, string>? _v1Mounts;
 
     private static Dictionary<string, string> V1Mounts() =>
-        _v1Mounts ??= CgroupFactory.V1Hierarchies(File.ReadAllText("/proc/self/mountinfo"));
+        _v1Mounts ??= CgroupFactory.V1Hierarchies(ProcFile.ReadAllText("/proc/self/mountinfo"));
 }

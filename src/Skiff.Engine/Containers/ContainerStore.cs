@@ -80,10 +80,10 @@ public sealed class ContainerStore(SkiffPaths paths)
         {
             if (def.ImageId.Length > 0)
             {
-                File.WriteAllText(Path.Combine(dir, ContainerUsage.FileName), def.ImageId);
+                SmallFile.WriteNew(Path.Combine(dir, ContainerUsage.FileName), System.Text.Encoding.UTF8.GetBytes(def.ImageId));
             }
-            File.WriteAllBytes(Path.Combine(dir, "state.json"), ContainerStateFile.ToJson(ContainerState.Created()));
-            File.WriteAllBytes(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(def, ContainerWriteJson.Default.ContainerDefinition));
+            SmallFile.WriteNew(Path.Combine(dir, "state.json"), ContainerStateFile.ToJson(ContainerState.Created()));
+            SmallFile.WriteNew(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(def, ContainerWriteJson.Default.ContainerDefinition));
         }
         catch
         {
@@ -99,7 +99,7 @@ public sealed class ContainerStore(SkiffPaths paths)
         var state = new ContainerState { Status = "running", Pid = pid, SupervisorPid = Environment.ProcessId, StartedAt = ContainerState.Now() };
         state.PidStart = StartTime(pid);
         state.SupervisorStart = StartTime(Environment.ProcessId);
-        File.WriteAllBytes(Path.Combine(Root, id, "state.json"), ContainerStateFile.ToJson(state));
+        SmallFile.Replace(Path.Combine(Root, id, "state.json"), ContainerStateFile.ToJson(state));
     }
 
     public void DeleteThrowaway(ContainerDefinition def, int userNamespaceFd)

@@ -10,7 +10,7 @@ public sealed record ProcStat(int Pid, string Comm, char State, int PPid, int Tt
         string text;
         try
         {
-            text = File.ReadAllText($"/proc/{pid}/stat");
+            text = ProcFile.ReadAllText($"/proc/{pid}/stat");
         }
         catch (IOException)
         {

@@ -436,7 +436,7 @@ public static class SpecBuilder
     {
         try
         {
-            return File.ReadAllText("/proc/sys/kernel/hostname").Trim();
+            return ProcFile.ReadAllText("/proc/sys/kernel/hostname").Trim();
         }
         catch (IOException)
         {

@@ -48,9 +48,9 @@ public static class CgroupFactory
 
     public static ICgroup For(string? cgroupsPath, string id, bool rootless)
     {
-        string mountInfo = File.ReadAllText("/proc/self/mountinfo");
+        string mountInfo = ProcFile.ReadAllText("/proc/self/mountinfo");
         var version = CgroupLayout.Detect(mountInfo);
-        string self = File.Exists("/proc/self/cgroup") ? File.ReadAllText("/proc/self/cgroup") : "";
+        string self = ProcFile.TryReadAllText("/proc/self/cgroup") ?? "";
         if (version == CgroupVersion.V2)
         {
             string own = self.Split('\n').FirstOrDefault(l => l.StartsWith("0::", StringComparison.Ordinal))?[3..] ?? "/";

@@ -150,7 +150,7 @@ public static class HostPorts
         string current = "1024";
         try
         {
-            current = File.ReadAllText("/proc/sys/net/ipv4/ip_unprivileged_port_start").Trim();
+            current = ProcFile.ReadAllText("/proc/sys/net/ipv4/ip_unprivileged_port_start").Trim();
         }
         catch (IOException)
         {

@@ -133,9 +133,7 @@ public sealed class ContainerStore(string root)
     /// </summary>
     public void Save(ContainerRecord record)
     {
-        string tmp = StateFile(record.Id) + ".tmp";
-        File.WriteAllBytes(tmp, RecordJson.Write(record));
-        File.Move(tmp, StateFile(record.Id), overwrite: true);
+        SmallFile.Replace(StateFile(record.Id), RecordJson.Write(record));
     }
 
     public ContainerRecord Load(string id)

@@ -376,7 +376,7 @@ public static class OciLowering
                     break;
                 case "cgroup" or "cgroup2":
                     // A private cgroup namespace may mount cgroup2; otherwise show the host's hierarchy read-only.
-                    if (ownCgroupNs && CgroupLayout.Detect(File.ReadAllText("/proc/self/mountinfo")) == CgroupVersion.V2)
+                    if (ownCgroupNs && CgroupLayout.Detect(ProcFile.ReadAllText("/proc/self/mountinfo")) == CgroupVersion.V2)
                     {
                         ops.Add(LaunchOp.MountFs("cgroup2", null, m.Destination, o.Set));
                     }

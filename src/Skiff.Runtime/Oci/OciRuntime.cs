@@ -44,15 +44,14 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
 
     public void Create(string id, string bundle, CreateOptions options)
     {
-        CreateContainer(id, bundle, options, -1, 0, out var child);
+        CreateContainer(id, SpecLoader.Load(bundle), options, -1, 0, out var child);
         Close(child!); // the container outlives this process; its parent becomes our caller's subreaper
     }
 
     /// <summary>Creates the container; the child is left running (blocked before exec) and returned for run.</summary>
-    private ContainerRecord CreateContainer(string id, string bundle, CreateOptions options, int ownConsoleFd, int pdeathsig, out LaunchedChild? launched)
+    private ContainerRecord CreateContainer(string id, SpecLoader.Loaded loaded, CreateOptions options, int ownConsoleFd, int pdeathsig, out LaunchedChild? launched)
     {
         launched = null;
-        var loaded = SpecLoader.Load(bundle);
         if (loaded.Warning is not null)
         {
             warn(loaded.Warning);
@@ -440,15 +439,15 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
 
     private static void WritePidFile(string path, int pid)
     {
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp");
-        File.WriteAllText(tmp, pid.ToString(CultureInfo.InvariantCulture));
-        File.Move(tmp, full, overwrite: true);
+        SmallFile.Replace(Path.GetFullPath(path), System.Text.Encoding.ASCII.GetBytes(pid.ToString(CultureInfo.InvariantCulture)));
     }
 
-    public void Start(string id)
+    public void Start(string id) => Start(store.Load(id), spec: null);
+
+    /// <summary>Starts a created container; <paramref name="spec"/> is its config when the caller has it (run), else read for the hooks.</summary>
+    private void Start(ContainerRecord record, RuntimeSpec? spec)
     {
-        var record = store.Load(id);
+        string id = record.Id;
         string status = Status(record);
         if (status != "created")
         {
@@ -470,10 +469,13 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
         File.Delete(fifo);
         record.Started = true;
         store.Save(record);
-        var spec = TryLoadSpec(record);
+        spec ??= TryLoadSpec(record);
         try
         {
-            HookRunner.Run("poststart", spec?.Hooks?.Poststart, StateOf(record));
+            if (spec?.Hooks?.Poststart is { Count: > 0 } poststart)
+            {
+                HookRunner.Run("poststart", poststart, StateOf(record));
+            }
         }
         catch (SkiffException e)
         {
@@ -595,7 +597,10 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
         }
     }
 
-    public void Delete(string id, bool force)
+    public void Delete(string id, bool force) => Delete(id, force, spec: null);
+
+    /// <summary>Deletes; <paramref name="spec"/> is the container's config when the caller has it (run), else read for the poststop hooks.</summary>
+    private void Delete(string id, bool force, RuntimeSpec? spec)
     {
         ContainerStore.CheckId(id);
         if (!Directory.Exists(store.Dir(id)))
@@ -634,10 +639,13 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                 KillAndWait(record, cgroup);
                 break;
         }
-        var spec = TryLoadSpec(record);
+        spec ??= TryLoadSpec(record);
         try
         {
-            HookRunner.Run("poststop", spec?.Hooks?.Poststop, StateOf(record));
+            if (spec?.Hooks?.Poststop is { Count: > 0 } poststop)
+            {
+                HookRunner.Run("poststop", poststop, StateOf(record));
+            }
         }
         catch (SkiffException e)
         {
@@ -669,17 +677,18 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
     /// <summary>runc run: create and start; in the foreground wait, forward signals, delete, return the exit code.</summary>
     public int Run(string id, string bundle, CreateOptions options, bool detach, bool keep)
     {
-        var spec = SpecLoader.Load(bundle).Spec;
+        var loaded = SpecLoader.Load(bundle);
+        var spec = loaded.Spec;
         bool ownTerminal = spec.Process?.Terminal == true && options.ConsoleSocket is null && !detach;
         (int Parent, int Child) pair = ownTerminal ? sys.SocketPair() : (-1, -1);
         LaunchedChild? child = null;
         try
         {
-            CreateContainer(id, bundle, options, pair.Child, detach ? 0 : SIGKILL, out child);
+            var record = CreateContainer(id, loaded, options, pair.Child, detach ? 0 : SIGKILL, out child);
             sys.Close(pair.Child);
             pair.Child = -1;
             using var session = ownTerminal ? new TerminalSession(sys.ReceiveFd(pair.Parent), forwardInput: true) : null;
-            Start(id);
+            Start(record, spec);
             if (detach)
             {
                 return 0;
@@ -687,7 +696,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             int code = sys.WaitForwarding(child!, session?.Master ?? -1);
             if (!keep)
             {
-                Delete(id, force: true);
+                Delete(id, force: true, spec);
             }
             return code;
         }
@@ -735,7 +744,7 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
                 console = ConnectConsole(options.ConsoleSocket);
                 consoleFd = (int)console.SafeHandle.DangerousGetHandle();
             }
-            string setgroups = File.Exists($"/proc/{record.Pid}/setgroups") ? File.ReadAllText($"/proc/{record.Pid}/setgroups").Trim() : "allow";
+            string setgroups = ProcFile.TryReadAllText($"/proc/{record.Pid}/setgroups")?.Trim() ?? "allow";
             var seccomp = Compile(spec?.Linux?.Seccomp, warnUnusedListener: false);
             var listener = ListenerPair(seccomp, fds);
             var ctx = new OciLaunchContext

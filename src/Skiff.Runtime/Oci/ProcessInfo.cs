@@ -13,12 +13,8 @@ public readonly record struct ProcessInfo(char State, ulong StartTime)
         {
             return null;
         }
-        string text;
-        try
-        {
-            text = File.ReadAllText($"/proc/{pid}/stat");
-        }
-        catch (IOException)
+        string? text = ProcFile.TryReadAllText($"/proc/{pid}/stat");
+        if (text is null)
         {
             return null;
         }

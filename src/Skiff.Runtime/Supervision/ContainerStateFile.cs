@@ -225,7 +225,7 @@ public static class ProcessLiveness
     {
         try
         {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            string stat = ProcFile.ReadAllText($"/proc/{pid}/stat");
             int close = stat.LastIndexOf(')');
             return close > 0 && close + 2 < stat.Length && stat[close + 2] is 'Z' or 'X';
         }
