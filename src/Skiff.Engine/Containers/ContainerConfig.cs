@@ -169,12 +169,3 @@ public sealed class ContainerDefinition
 [JsonSerializable(typeof(HostConfig))]
 public sealed partial class ContainerJson : JsonSerializerContext;
 
-/// <summary>
-/// ContainerDefinition written by generated code alone (no metadata), for the foreground `run`,
-/// which writes config.json once and never reads it: configuring ContainerJson's metadata on
-/// first use cost that path more than the write. Same bytes as ContainerJson writes.
-/// </summary>
-[JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    GenerationMode = JsonSourceGenerationMode.Serialization)]
-[JsonSerializable(typeof(ContainerDefinition))]
-public sealed partial class ContainerWriteJson : JsonSerializerContext;

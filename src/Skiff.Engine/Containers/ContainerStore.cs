@@ -83,7 +83,7 @@ public sealed class ContainerStore(SkiffPaths paths)
                 SmallFile.WriteNew(Path.Combine(dir, ContainerUsage.FileName), System.Text.Encoding.UTF8.GetBytes(def.ImageId));
             }
             SmallFile.WriteNew(Path.Combine(dir, "state.json"), ContainerStateFile.ToJson(ContainerState.Created()));
-            SmallFile.WriteNew(Path.Combine(dir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(def, ContainerWriteJson.Default.ContainerDefinition));
+            SmallFile.WriteNew(Path.Combine(dir, "config.json"), ContainerDefinitionWriter.ToUtf8(def));
         }
         catch
         {

@@ -1,0 +1,309 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Skiff.Engine.Containers;
+
+/// <summary>
+/// DIR/config.json of a foreground `run --rm`, written by hand: that path writes it once and never
+/// reads it, and even a serialization-only contract builds its type metadata (with reflection over
+/// attributes and array types) on first use, which cost more than the write. The bytes are
+/// ContainerJson's; ContainerDefinitionWriterTests fills every property and holds the two equal.
+/// </summary>
+public static class ContainerDefinitionWriter
+{
+    public static byte[] ToUtf8(ContainerDefinition def)
+    {
+        var buffer = new ArrayBufferWriter<byte>(2048);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            Write(w, def);
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void Write(Utf8JsonWriter w, ContainerDefinition d)
+    {
+        w.WriteStartObject();
+        w.WriteString("Id", d.Id);
+        w.WriteString("Name", d.Name);
+        w.WriteString("Created", d.Created);
+        w.WriteString("ImageId", d.ImageId);
+        w.WriteString("Path", d.Path);
+        Strings(w, "Args", d.Args);
+        Strings(w, "Layers", d.Layers);
+        w.WriteString("Passwd", d.Passwd);
+        w.WriteString("Group", d.Group);
+        w.WritePropertyName("Config");
+        Config(w, d.Config);
+        w.WritePropertyName("HostConfig");
+        Host(w, d.HostConfig);
+        w.WriteBoolean("Rootless", d.Rootless);
+        if (d.MountPoints is null)
+        {
+            w.WriteNull("MountPoints");
+        }
+        else
+        {
+            w.WriteStartArray("MountPoints");
+            foreach (var m in d.MountPoints)
+            {
+                w.WriteStartObject();
+                w.WriteString("Type", m.Type);
+                w.WriteString("Name", m.Name);
+                w.WriteString("Source", m.Source);
+                w.WriteString("Destination", m.Destination);
+                w.WriteString("Driver", m.Driver);
+                w.WriteString("Mode", m.Mode);
+                w.WriteBoolean("RW", m.RW);
+                w.WriteString("Propagation", m.Propagation);
+                w.WriteString("TmpfsOptions", m.TmpfsOptions);
+                w.WriteBoolean("CopyData", m.CopyData);
+                w.WriteBoolean("CreateSource", m.CreateSource);
+                w.WriteBoolean("Anonymous", m.Anonymous);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+    }
+
+    private static void Config(Utf8JsonWriter w, ContainerConfig c)
+    {
+        w.WriteStartObject();
+        w.WriteString("Hostname", c.Hostname);
+        w.WriteString("Domainname", c.Domainname);
+        w.WriteString("User", c.User);
+        w.WriteBoolean("AttachStdin", c.AttachStdin);
+        w.WriteBoolean("AttachStdout", c.AttachStdout);
+        w.WriteBoolean("AttachStderr", c.AttachStderr);
+        EmptyObjects(w, "ExposedPorts", c.ExposedPorts);
+        w.WriteBoolean("Tty", c.Tty);
+        w.WriteBoolean("OpenStdin", c.OpenStdin);
+        w.WriteBoolean("StdinOnce", c.StdinOnce);
+        Strings(w, "Env", c.Env);
+        Strings(w, "Cmd", c.Cmd);
+        w.WriteString("Image", c.Image);
+        EmptyObjects(w, "Volumes", c.Volumes);
+        w.WriteString("WorkingDir", c.WorkingDir);
+        Strings(w, "Entrypoint", c.Entrypoint);
+        Map(w, "Labels", c.Labels);
+        w.WriteString("StopSignal", c.StopSignal);
+        Number(w, "StopTimeout", c.StopTimeout);
+        w.WriteEndObject();
+    }
+
+    private static void Host(Utf8JsonWriter w, HostConfig h)
+    {
+        w.WriteStartObject();
+        Strings(w, "Binds", h.Binds);
+        w.WriteStartObject("LogConfig");
+        w.WriteString("Type", h.LogConfig.Type);
+        Map(w, "Config", h.LogConfig.Config);
+        w.WriteEndObject();
+        w.WriteString("NetworkMode", h.NetworkMode);
+        if (h.PortBindings is null)
+        {
+            w.WriteNull("PortBindings");
+        }
+        else
+        {
+            w.WriteStartObject("PortBindings");
+            foreach (var (port, bindings) in h.PortBindings)
+            {
+                if (bindings is null)
+                {
+                    w.WriteNull(port);
+                    continue;
+                }
+                w.WriteStartArray(port);
+                foreach (var b in bindings)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("HostIp", b.HostIp);
+                    w.WriteString("HostPort", b.HostPort);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+        }
+        w.WriteStartObject("RestartPolicy");
+        w.WriteString("Name", h.RestartPolicy.Name);
+        w.WriteNumber("MaximumRetryCount", h.RestartPolicy.MaximumRetryCount);
+        w.WriteEndObject();
+        w.WriteBoolean("AutoRemove", h.AutoRemove);
+        Strings(w, "CapAdd", h.CapAdd);
+        Strings(w, "CapDrop", h.CapDrop);
+        Strings(w, "Dns", h.Dns);
+        Strings(w, "DnsOptions", h.DnsOptions);
+        Strings(w, "DnsSearch", h.DnsSearch);
+        Strings(w, "ExtraHosts", h.ExtraHosts);
+        w.WriteBoolean("Privileged", h.Privileged);
+        w.WriteBoolean("ReadonlyRootfs", h.ReadonlyRootfs);
+        Strings(w, "SecurityOpt", h.SecurityOpt);
+        Map(w, "Tmpfs", h.Tmpfs);
+        if (h.ConsoleSize is null)
+        {
+            w.WriteNull("ConsoleSize");
+        }
+        else
+        {
+            w.WriteStartArray("ConsoleSize");
+            foreach (ushort n in h.ConsoleSize)
+            {
+                w.WriteNumberValue(n);
+            }
+            w.WriteEndArray();
+        }
+        w.WriteNumber("Memory", h.Memory);
+        w.WriteNumber("MemorySwap", h.MemorySwap);
+        w.WriteNumber("NanoCpus", h.NanoCpus);
+        Number(w, "PidsLimit", h.PidsLimit);
+        if (h.Ulimits is null)
+        {
+            w.WriteNull("Ulimits");
+        }
+        else
+        {
+            w.WriteStartArray("Ulimits");
+            foreach (var u in h.Ulimits)
+            {
+                w.WriteStartObject();
+                w.WriteString("Name", u.Name);
+                w.WriteNumber("Soft", u.Soft);
+                w.WriteNumber("Hard", u.Hard);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        if (h.Init is { } init)
+        {
+            w.WriteBoolean("Init", init);
+        }
+        else
+        {
+            w.WriteNull("Init");
+        }
+        if (h.Mounts is null)
+        {
+            w.WriteNull("Mounts");
+        }
+        else
+        {
+            w.WriteStartArray("Mounts");
+            foreach (var m in h.Mounts)
+            {
+                MountSpec(w, m);
+            }
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+    }
+
+    private static void MountSpec(Utf8JsonWriter w, MountSpec m)
+    {
+        w.WriteStartObject();
+        w.WriteString("Type", m.Type);
+        w.WriteString("Source", m.Source);
+        w.WriteString("Target", m.Target);
+        w.WriteBoolean("ReadOnly", m.ReadOnly);
+        if (m.BindOptions is null)
+        {
+            w.WriteNull("BindOptions");
+        }
+        else
+        {
+            w.WriteStartObject("BindOptions");
+            w.WriteString("Propagation", m.BindOptions.Propagation);
+            w.WriteEndObject();
+        }
+        if (m.VolumeOptions is null)
+        {
+            w.WriteNull("VolumeOptions");
+        }
+        else
+        {
+            w.WriteStartObject("VolumeOptions");
+            w.WriteBoolean("NoCopy", m.VolumeOptions.NoCopy);
+            Map(w, "Labels", m.VolumeOptions.Labels);
+            w.WriteEndObject();
+        }
+        if (m.TmpfsOptions is null)
+        {
+            w.WriteNull("TmpfsOptions");
+        }
+        else
+        {
+            w.WriteStartObject("TmpfsOptions");
+            w.WriteNumber("SizeBytes", m.TmpfsOptions.SizeBytes);
+            w.WriteNumber("Mode", m.TmpfsOptions.Mode);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
+    private static void Strings(Utf8JsonWriter w, string name, List<string>? list)
+    {
+        if (list is null)
+        {
+            w.WriteNull(name);
+            return;
+        }
+        w.WriteStartArray(name);
+        foreach (string s in list)
+        {
+            w.WriteStringValue(s);
+        }
+        w.WriteEndArray();
+    }
+
+    private static void Map(Utf8JsonWriter w, string name, Dictionary<string, string>? map)
+    {
+        if (map is null)
+        {
+            w.WriteNull(name);
+            return;
+        }
+        w.WriteStartObject(name);
+        foreach (var (k, v) in map)
+        {
+            w.WriteString(k, v);
+        }
+        w.WriteEndObject();
+    }
+
+    private static void EmptyObjects(Utf8JsonWriter w, string name, Dictionary<string, EmptyObject>? map)
+    {
+        if (map is null)
+        {
+            w.WriteNull(name);
+            return;
+        }
+        w.WriteStartObject(name);
+        foreach (var (k, v) in map)
+        {
+            if (v is null)
+            {
+                w.WriteNull(k);
+            }
+            else
+            {
+                w.WriteStartObject(k);
+                w.WriteEndObject();
+            }
+        }
+        w.WriteEndObject();
+    }
+
+    private static void Number(Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+}
