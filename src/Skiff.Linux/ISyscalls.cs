@@ -48,6 +48,8 @@ public interface ISyscalls
     /// <summary>One record from the report pipe, leaving it open (created, a pid, or a failure); null at EOF.</summary>
     ChildFailure? ReadReport(LaunchedChild child);
     int Wait(LaunchedChild child);
+    /// <summary>pidfd_open(2) of a process that is already ours (the container a FORK op made).</summary>
+    int OpenPidFd(int pid);
     /// <summary>Wait, forwarding skiff's signals to the child (and window sizes to ptyMaster when >= 0).</summary>
     int WaitForwarding(LaunchedChild child, int ptyMaster);
     /// <summary>Hold the forwarded signals from now on (before the clone), so skiff survives a ^C to clean up.</summary>

@@ -124,6 +124,12 @@ public sealed unsafe class LinuxSyscalls : ISyscalls
 
     public int Wait(LaunchedChild child) => SystemCallException.Check(Interop.Shim.Wait(child.PidFd), "wait for the container");
 
+    public int OpenPidFd(int pid)
+    {
+        int fd = Interop.Libc.pidfd_open(pid, 0);
+        return fd >= 0 ? fd : throw new SystemCallException($"pidfd_open {pid}", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+    }
+
     public int WaitForwarding(LaunchedChild child, int ptyMaster) =>
         SystemCallException.Check(Interop.Shim.WaitForwarding(child.PidFd, ptyMaster), "wait for the container");
 

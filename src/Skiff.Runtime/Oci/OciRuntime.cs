@@ -687,6 +687,15 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             var record = CreateContainer(id, loaded, options, pair.Child, detach ? 0 : SIGKILL, out child);
             sys.Close(pair.Child);
             pair.Child = -1;
+            if (!detach && record.Pid != child!.Pid)
+            {
+                // A joined pid namespace: the child forked the container (CLONE_PARENT, so it is
+                // ours too) and exited. Reap it and wait on, and forward signals to, the container.
+                sys.Wait(child);
+                sys.Close(child.PidFd);
+                child.PidFd = -1;
+                child.PidFd = sys.OpenPidFd(record.Pid);
+            }
             using var session = ownTerminal ? new TerminalSession(sys.ReceiveFd(pair.Parent), forwardInput: true) : null;
             Start(record, spec);
             if (detach)

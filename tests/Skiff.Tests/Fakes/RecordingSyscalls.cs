@@ -107,6 +107,12 @@ public sealed class RecordingSyscalls : ISyscalls
         return ExitCode;
     }
 
+    public int OpenPidFd(int pid)
+    {
+        Record($"pidfd_open {pid}");
+        return 900 + pid % 100;
+    }
+
     public int WaitForwarding(LaunchedChild child, int ptyMaster)
     {
         Record($"wait-forwarding pty={ptyMaster}");
