@@ -587,19 +587,25 @@ static void op_wait_start(struct child_ctx *ctx, const skiff_op *op, const skiff
     close((int)op->u0);
 }
 
+/* text in one write (a /proc or /sys file takes it whole or not at all), then close fd. */
+static void write_text(struct child_ctx *ctx, int fd, const char *text)
+{
+    size_t len = strlen(text);
+    ssize_t n;
+    do {
+        n = write(fd, text, len);
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)len)
+        fail(ctx, SKIFF_STEP_WRITE_FILE, n < 0 ? errno : EIO);
+    close(fd);
+}
+
 static void op_write_file(struct child_ctx *ctx, const skiff_op *op)
 {
     int fd = resolve(ctx, op->s2, O_WRONLY);
     if (fd < 0)
         fail(ctx, SKIFF_STEP_WRITE_FILE, errno);
-    size_t len = strlen(op->s0);
-    ssize_t n;
-    do {
-        n = write(fd, op->s0, len);
-    } while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)len)
-        fail(ctx, SKIFF_STEP_WRITE_FILE, n < 0 ? errno : EIO);
-    close(fd);
+    write_text(ctx, fd, op->s0);
 }
 
 static void op_mknod(struct child_ctx *ctx, const skiff_op *op)
@@ -753,14 +759,7 @@ static void op_timens(struct child_ctx *ctx, const skiff_op *op)
         int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
         if (fd < 0)
             fail(ctx, SKIFF_STEP_WRITE_FILE, errno);
-        size_t len = strlen(op->s0);
-        ssize_t n;
-        do {
-            n = write(fd, op->s0, len);
-        } while (n < 0 && errno == EINTR);
-        if (n != (ssize_t)len)
-            fail(ctx, SKIFF_STEP_WRITE_FILE, n < 0 ? errno : EIO);
-        close(fd);
+        write_text(ctx, fd, op->s0);
     }
     /* unshare moved only our future children; this moves us (one thread: setns allows it). */
     int ns = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);

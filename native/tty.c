@@ -50,10 +50,10 @@ SKIFF_EXPORT int32_t skiff_tty_set_size(int32_t fd, uint16_t rows, uint16_t cols
     return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
 }
 
-int skiff_send_fd_raw(int sock, int fd)
+/* One sendmsg of data with fd attached (SCM_RIGHTS): the bytes sent, or -errno. */
+static ssize_t send_with_fd(int sock, const void *data, size_t len, int fd)
 {
-    char byte = 'F';
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
@@ -74,6 +74,15 @@ int skiff_send_fd_raw(int sock, int fd)
     do {
         n = sendmsg(sock, &msg, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
+int skiff_send_fd_raw(int sock, int fd)
+{
+    char byte = 'F';
+    ssize_t n = send_with_fd(sock, &byte, 1, fd);
+    if (n < 0)
+        errno = (int)-n;
     return n == 1 ? 0 : -1;
 }
 
@@ -135,29 +144,9 @@ SKIFF_EXPORT int32_t skiff_send_fd(int32_t sock, const uint8_t *data, int32_t le
 {
     if (len <= 0)
         return -EINVAL;
-    struct iovec iov = {.iov_base = (void *)data, .iov_len = (size_t)len};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof(u));
-    struct msghdr msg;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof(u.buf);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    ssize_t n;
-    do {
-        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = send_with_fd(sock, data, (size_t)len, fd);
     if (n < 0)
-        return -errno;
+        return (int32_t)n;
     /* a stream may take less at once: the fd went with the first part, as the spec asks */
     size_t off = (size_t)n;
     while (off < (size_t)len) {

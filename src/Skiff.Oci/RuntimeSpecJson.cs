@@ -651,32 +651,20 @@ public static class RuntimeSpecJson
 /// </summary>
 public static class ContainerStateJson
 {
-    public static byte[] ToUtf8(ContainerState state)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
-        using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))
-        {
-            Write(w, state);
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+    public static byte[] ToUtf8(ContainerState state) => JsonBytes.Write(state, Write, indented: true);
 
     public static string ToText(ContainerState state) => System.Text.Encoding.UTF8.GetString(ToUtf8(state));
 
-    public static string ToText(IEnumerable<ContainerState> states)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
-        using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))
+    public static string ToText(IEnumerable<ContainerState> states) =>
+        System.Text.Encoding.UTF8.GetString(JsonBytes.Write(states, static (w, list) =>
         {
             w.WriteStartArray();
-            foreach (var state in states)
+            foreach (var state in list)
             {
                 Write(w, state);
             }
             w.WriteEndArray();
-        }
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+        }, indented: true));
 
     public static void Write(System.Text.Json.Utf8JsonWriter w, ContainerState s)
     {

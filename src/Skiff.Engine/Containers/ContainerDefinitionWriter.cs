@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 
 namespace Skiff.Engine.Containers;
@@ -11,15 +10,7 @@ namespace Skiff.Engine.Containers;
 /// </summary>
 public static class ContainerDefinitionWriter
 {
-    public static byte[] ToUtf8(ContainerDefinition def)
-    {
-        var buffer = new ArrayBufferWriter<byte>(2048);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            Write(w, def);
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+    public static byte[] ToUtf8(ContainerDefinition def) => JsonBytes.Write(def, Write);
 
     private static void Write(Utf8JsonWriter w, ContainerDefinition d)
     {

@@ -28,39 +28,34 @@ public sealed class ContainerRecord
 /// </summary>
 internal static class RecordJson
 {
-    public static byte[] Write(ContainerRecord r)
+    public static byte[] Write(ContainerRecord record) => JsonBytes.Write(record, static (w, r) =>
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        w.WriteStartObject();
+        w.WriteString("id", r.Id);
+        w.WriteString("bundle", r.Bundle);
+        w.WriteString("rootfs", r.Rootfs);
+        w.WriteNumber("pid", r.Pid);
+        w.WriteNumber("startTime", r.StartTime);
+        w.WriteString("created", r.Created);
+        w.WriteString("owner", r.Owner);
+        if (r.Annotations is { } annotations)
         {
-            w.WriteStartObject();
-            w.WriteString("id", r.Id);
-            w.WriteString("bundle", r.Bundle);
-            w.WriteString("rootfs", r.Rootfs);
-            w.WriteNumber("pid", r.Pid);
-            w.WriteNumber("startTime", r.StartTime);
-            w.WriteString("created", r.Created);
-            w.WriteString("owner", r.Owner);
-            if (r.Annotations is { } annotations)
+            w.WriteStartObject("annotations");
+            foreach (var (k, v) in annotations)
             {
-                w.WriteStartObject("annotations");
-                foreach (var (k, v) in annotations)
-                {
-                    w.WriteString(k, v);
-                }
-                w.WriteEndObject();
+                w.WriteString(k, v);
             }
-            w.WriteString("cgroupPath", r.CgroupPath);
-            if (r.CgroupsPathSpec is not null)
-            {
-                w.WriteString("cgroupsPathSpec", r.CgroupsPathSpec);
-            }
-            w.WriteBoolean("rootless", r.Rootless);
-            w.WriteBoolean("started", r.Started);
             w.WriteEndObject();
         }
-        return buffer.WrittenSpan.ToArray();
-    }
+        w.WriteString("cgroupPath", r.CgroupPath);
+        if (r.CgroupsPathSpec is not null)
+        {
+            w.WriteString("cgroupsPathSpec", r.CgroupsPathSpec);
+        }
+        w.WriteBoolean("rootless", r.Rootless);
+        w.WriteBoolean("started", r.Started);
+        w.WriteEndObject();
+    }, indented: true);
 
     public static ContainerRecord Read(ReadOnlySpan<byte> json) => JsonCursor.Read(json, Record);
 

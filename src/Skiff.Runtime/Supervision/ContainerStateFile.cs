@@ -115,27 +115,22 @@ public static class ContainerStateFile
     /// The bytes SupervisionJson writes, by hand: the foreground `run` writes state.json on its
     /// hot path and never reads it, and a contract's first use costs more than the write.
     /// </summary>
-    public static byte[] ToJson(ContainerState state)
+    public static byte[] ToJson(ContainerState state) => JsonBytes.Write(state, static (w, s) =>
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("Status", state.Status);
-            w.WriteNumber("Pid", state.Pid);
-            w.WriteNumber("PidStart", state.PidStart);
-            w.WriteNumber("SupervisorPid", state.SupervisorPid);
-            w.WriteNumber("SupervisorStart", state.SupervisorStart);
-            w.WriteNumber("ExitCode", state.ExitCode);
-            w.WriteString("StartedAt", state.StartedAt);
-            w.WriteString("FinishedAt", state.FinishedAt);
-            w.WriteNumber("RestartCount", state.RestartCount);
-            w.WriteBoolean("OOMKilled", state.OOMKilled);
-            w.WriteString("Error", state.Error);
-            w.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+        w.WriteStartObject();
+        w.WriteString("Status", s.Status);
+        w.WriteNumber("Pid", s.Pid);
+        w.WriteNumber("PidStart", s.PidStart);
+        w.WriteNumber("SupervisorPid", s.SupervisorPid);
+        w.WriteNumber("SupervisorStart", s.SupervisorStart);
+        w.WriteNumber("ExitCode", s.ExitCode);
+        w.WriteString("StartedAt", s.StartedAt);
+        w.WriteString("FinishedAt", s.FinishedAt);
+        w.WriteNumber("RestartCount", s.RestartCount);
+        w.WriteBoolean("OOMKilled", s.OOMKilled);
+        w.WriteString("Error", s.Error);
+        w.WriteEndObject();
+    });
 
     /// <summary>Parses the text the supervisor sends for a 'P' request (the file's own format).</summary>
     public static ContainerState Parse(ReadOnlySpan<byte> json)
