@@ -45,6 +45,9 @@ public static unsafe partial class Interop
         [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         public static partial int unlink(string path);
 
+        [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int renameat2(int olddirfd, string oldpath, int newdirfd, string newpath, uint flags);
+
         [LibraryImport(Lib, SetLastError = true)]
         public static partial nint read(int fd, byte* buf, nint count);
 

@@ -11,12 +11,24 @@ namespace Skiff;
 /// </summary>
 public static class SmallFile
 {
-    private const int O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80;
+    private const int O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200;
+    private const int AT_FDCWD = -100;
+    private const uint RENAME_EXCHANGE = 2;
 
     /// <summary>Creates <paramref name="path"/>, which must not exist, with <paramref name="data"/>.</summary>
-    public static unsafe void WriteNew(string path, ReadOnlySpan<byte> data, uint mode = 0x1A4 /* 0644 */)
+    public static void WriteNew(string path, ReadOnlySpan<byte> data, uint mode = 0x1A4 /* 0644 */) =>
+        Write(path, data, O_EXCL, mode);
+
+    /// <summary>
+    /// Creates or overwrites <paramref name="path"/> (O_TRUNC, which the kernel skips for a file
+    /// the open created; not atomic for readers: use Replace for a file others read).
+    /// </summary>
+    public static void Write(string path, ReadOnlySpan<byte> data, uint mode = 0x1A4 /* 0644 */) =>
+        Write(path, data, O_TRUNC, mode);
+
+    private static unsafe void Write(string path, ReadOnlySpan<byte> data, int createFlag, uint mode)
     {
-        int fd = Interop.Libc.open(path, O_WRONLY | O_CREAT | O_EXCL | Interop.Libc.O_CLOEXEC, mode);
+        int fd = Interop.Libc.open(path, O_WRONLY | O_CREAT | createFlag | Interop.Libc.O_CLOEXEC, mode);
         if (fd < 0)
         {
             throw Failure("create", path, Marshal.GetLastPInvokeError());
@@ -45,7 +57,15 @@ public static class SmallFile
         string tmp = path + ".tmp";
         Interop.Libc.unlink(tmp);
         WriteNew(tmp, data);
-        if (Interop.Libc.rename(tmp, path) < 0)
+        // Exchanged, not renamed over: ext4 answers a rename over a file by allocating and
+        // writing back the new one ("auto_da_alloc"), a disk write per state change. After the
+        // exchange the old bytes are at tmp, and go with it, never written to disk if they were new.
+        if (Interop.Libc.renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0)
+        {
+            Interop.Libc.unlink(tmp);
+            return;
+        }
+        if (Interop.Libc.rename(tmp, path) < 0) // no target yet, or a filesystem without RENAME_EXCHANGE
         {
             int err = Marshal.GetLastPInvokeError();
             Interop.Libc.unlink(tmp);

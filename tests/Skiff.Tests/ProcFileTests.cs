@@ -61,6 +61,15 @@ public sealed class SmallFileTests : IDisposable
     }
 
     [Fact]
+    public void Write_creates_then_overwrites_shorter()
+    {
+        string path = Path.Combine(_dir, "hosts");
+        SmallFile.Write(path, "127.0.0.1 a long first line\n"u8);
+        SmallFile.Write(path, "::1 b\n"u8);
+        Assert.Equal("::1 b\n", File.ReadAllText(path));
+    }
+
+    [Fact]
     public void A_missing_directory_is_DirectoryNotFoundException()
     {
         Assert.Throws<DirectoryNotFoundException>(() => SmallFile.Replace(Path.Combine(_dir, "no", "x"), "x"u8));

@@ -81,9 +81,9 @@ public static class EtcFiles
                 resolv = ResolvConf.ForPrivateNetwork(hostResolv, PrivateNetwork.NameserverAddress, dns);
                 break;
         }
-        File.WriteAllText(Path.Combine(dir.Path, "hostname"), hostname + "\n");
-        File.WriteAllText(Path.Combine(dir.Path, "hosts"), hosts);
-        File.WriteAllText(Path.Combine(dir.Path, "resolv.conf"), resolv);
+        SmallFile.Write(Path.Combine(dir.Path, "hostname"), System.Text.Encoding.UTF8.GetBytes(hostname + "\n"));
+        SmallFile.Write(Path.Combine(dir.Path, "hosts"), System.Text.Encoding.UTF8.GetBytes(hosts));
+        SmallFile.Write(Path.Combine(dir.Path, "resolv.conf"), System.Text.Encoding.UTF8.GetBytes(resolv));
     }
 
     private static string ReadHostHosts()
