@@ -177,21 +177,27 @@ public sealed class SeccompCache(string? directory)
     }
 
     /// <summary>
-    /// Which compiler made a program: the Skiff.Oci module's id, which a deterministic
-    /// build derives from its code (and so from the syscall table).
+    /// Which compiler made a program: the executable, by path, modification time and size (a new
+    /// build of skiff is a new compiler, and its first run compiles afresh). Not the module's
+    /// version id: reading it is reflection over module metadata, a cost on every `run`.
     /// </summary>
     private static readonly string CompilerStamp = Stamp();
 
     private static string Stamp()
     {
+        string exe = Environment.ProcessPath ?? "";
+        if (exe.Length == 0)
+        {
+            return "unknown";
+        }
         try
         {
-            return typeof(SeccompCompiler).Module.ModuleVersionId.ToString("N");
+            var info = new FileInfo(exe);
+            return string.Create(CultureInfo.InvariantCulture, $"{exe}@{info.LastWriteTimeUtc.Ticks}@{info.Length}");
         }
-        catch (Exception e) when (e is NotSupportedException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            string exe = Environment.ProcessPath ?? "";
-            return exe + "@" + File.GetLastWriteTimeUtc(exe).Ticks.ToString(CultureInfo.InvariantCulture);
+            return exe;
         }
     }
 
