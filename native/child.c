@@ -243,6 +243,29 @@ static void op_overlay(struct child_ctx *ctx, const skiff_op *op)
     close(mnt_fd);
 }
 
+
+/* A bind target: 0 when made or already there (any type but a symlink), else -1 with errno.
+ * What is there is not opened: opening a file of an overlay's lower layer for writing copies it
+ * (and its directory) up into the container's writable layer, for nothing. */
+static int make_file_at(int dir_fd, const char *name, mode_t mode)
+{
+    struct stat st;
+    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+            errno = ELOOP;
+            return -1;
+        }
+        return 0;
+    }
+    if (errno != ENOENT)
+        return -1;
+    int fd = openat(dir_fd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        return errno == EEXIST ? 0 : -1;
+    close(fd);
+    return 0;
+}
+
 static void op_create(struct child_ctx *ctx, const skiff_op *op)
 {
     char name[NAME_MAX + 1];
@@ -254,14 +277,10 @@ static void op_create(struct child_ctx *ctx, const skiff_op *op)
         if (mkdirat(dir_fd, name, (mode_t)op->attr) < 0 && errno != EEXIST)
             fail(ctx, SKIFF_STEP_MKDIR, errno);
         break;
-    case SKIFF_OP_MKFILE: {
-        int fd = openat(dir_fd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, (mode_t)op->attr);
-        if (fd < 0 && errno != EEXIST && errno != EISDIR)
+    case SKIFF_OP_MKFILE:
+        if (make_file_at(dir_fd, name, (mode_t)op->attr) < 0)
             fail(ctx, SKIFF_STEP_MKFILE, errno);
-        if (fd >= 0)
-            close(fd);
         break;
-    }
     case SKIFF_OP_SYMLINK:
         if (symlinkat(op->s0, dir_fd, name) < 0 && errno != EEXIST)
             fail(ctx, SKIFF_STEP_SYMLINK, errno);
@@ -824,18 +843,17 @@ static void mkfile_p(struct child_ctx *ctx, const char *path, int optional)
     int dir_fd = resolve_parent(ctx, path, name, sizeof(name));
     if (dir_fd < 0)
         fail(ctx, SKIFF_STEP_RESOLVE, errno);
-    int fd = openat(dir_fd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0 && optional && (errno == EACCES || errno == EPERM || errno == EROFS)) {
-        /* A root filesystem the container may not write (a host directory rootless):
-         * the bind onto this target is skipped rather than the container refused. */
-        ctx->skipped = path;
-        close(dir_fd);
-        return;
+    if (make_file_at(dir_fd, name, 0644) < 0) {
+        if (optional && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+            /* A root filesystem the container may not write (a host directory rootless):
+             * the bind onto this target is skipped rather than the container refused. */
+            ctx->skipped = path;
+            close(dir_fd);
+            return;
+        }
+        if (errno != ELOOP)
+            fail(ctx, SKIFF_STEP_MKFILE, errno);
     }
-    if (fd < 0 && errno != EEXIST && errno != EISDIR && errno != ELOOP)
-        fail(ctx, SKIFF_STEP_MKFILE, errno);
-    if (fd >= 0)
-        close(fd);
     close(dir_fd);
 }
 

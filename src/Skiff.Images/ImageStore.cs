@@ -107,6 +107,12 @@ public sealed class ImageStore
         }
     }
 
+    /// <summary>The image's init layer (made on first use), or null when the image needs none: see InitLayer.</summary>
+    public string? InitLayerOf(ImageRecord image, LaunchRecord launch) =>
+        InitLayer.Ensure(InitDir, Digest.Parse(image.Id, "image").Hex, launch.Layers);
+
+    private string InitDir => Path.Combine(ImagesDir, "init");
+
     public ImageConfig ReadConfig(ImageRecord image) =>
         SpecJson.Parse(Content.ReadAll(Digest.Parse(image.Id, "image")), ImageJson.Default.ImageConfig, $"the config of image {image.Id}");
 
@@ -239,6 +245,7 @@ public sealed class ImageStore
         index.Images.Remove(image);
         WriteIndex(index);
         File.Delete(LaunchPath(Digest.Parse(image.Id, "image")));
+        InitLayer.Remove(InitDir, Digest.Parse(image.Id, "image").Hex);
         lines.Add("Deleted: " + image.Id);
         CollectGarbage(index);
         return lines;
@@ -277,6 +284,7 @@ public sealed class ImageStore
         foreach (var image in victims)
         {
             File.Delete(LaunchPath(Digest.Parse(image.Id, "image")));
+            InitLayer.Remove(InitDir, Digest.Parse(image.Id, "image").Hex);
         }
         return (lines, CollectGarbage(index));
     }

@@ -35,7 +35,8 @@ public static class ContainerCreation
         {
             config.Cmd = launch.Cmd;
         }
-        return Define(config, host, name, image.Id, launch.Layers, entrypoint.Concat(cmd).ToList(),
+        IReadOnlyList<string> layers = images.InitLayerOf(image, launch) is { } init ? [init, .. launch.Layers] : launch.Layers;
+        return Define(config, host, name, image.Id, layers, entrypoint.Concat(cmd).ToList(),
             LayerFiles.ReadEtc(launch.Layers, "passwd"), LayerFiles.ReadEtc(launch.Layers, "group"), config.Image);
     }
 
