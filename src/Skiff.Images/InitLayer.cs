@@ -71,6 +71,10 @@ public static class InitLayer
     /// <summary>Removes an image's init layer (rmi, prune).</summary>
     public static void Remove(string dir, string hex)
     {
+        if (!Directory.Exists(dir))
+        {
+            return; // no image has run yet
+        }
         string path = Path.Combine(dir, hex);
         if (Directory.Exists(path))
         {

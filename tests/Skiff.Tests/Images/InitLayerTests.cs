@@ -52,6 +52,14 @@ public sealed class InitLayerTests : IDisposable
     }
 
     [Fact]
+    public void Removing_what_was_never_made_is_fine()
+    {
+        InitLayer.Remove(Path.Combine(_root, "never"), "abc");
+        Directory.CreateDirectory(Path.Combine(_root, "init"));
+        InitLayer.Remove(Path.Combine(_root, "init"), "abc");
+    }
+
+    [Fact]
     public void Ensure_makes_the_layer_once_and_marks_an_image_that_needs_none()
     {
         string dir = Path.Combine(_root, "init");
