@@ -57,10 +57,8 @@ public ref struct JsonCursor
             throw r.Error("the document is null");
         }
         T value = read(ref r);
-        if (r.TryAdvance())
-        {
-            throw r.Error("more than one JSON value in the document");
-        }
+        // One more read: the reader itself refuses anything but comments after the value.
+        r.TryAdvance();
         return value;
     }
 

@@ -134,11 +134,11 @@ public static class RuntimeSpecJson
 
     private static Rlimit Rlimit(ref JsonCursor r)
     {
-        var l = new Rlimit();
         if (!r.StartObject())
         {
             return null!;
         }
+        var l = new Rlimit();
         while (r.NextProperty(out string name))
         {
             switch (name)
