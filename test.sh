@@ -33,5 +33,10 @@ if [[ $summaries -lt 2 ]]; then
     echo "test.sh: a test project did not run to its summary" >&2
     failed=$((failed + 1))
 fi
+# The failures again, just above the summary, so that a log's tail names them.
+if grep -aqE '^\s+Failed [A-Za-z_]' "$log"; then
+    echo "== failed tests"
+    grep -aA8 -E '^\s+Failed [A-Za-z_]' "$log" | grep -avE '^\s*$' | cut -c1-300
+fi
 echo "tests: ${passed:-0} passed, ${failed:-0} failed"
 [[ $status == 0 && ${failed:-0} == 0 ]]
