@@ -5,7 +5,7 @@
 #   perf/micro.sh [--quick] [--filter PATTERN] [--out DIR]
 #       --quick   BenchmarkDotNet's ShortRun job (3 warm-ups, 3 iterations): about a minute, for a smoke test
 #       --filter  only the benchmark classes whose name contains PATTERN (CommandLineParsing, LaunchPlans,
-#                 OverlayOptions, SeccompCompilation, LaunchRecordLoading, DigestVerification, TarHeaders)
+#                 OverlayOptions, SeccompCompilation, DockerDefaultSeccomp, LaunchRecordLoading, DigestVerification, TarHeaders)
 #       writes DIR (default perf/results/micro/<UTC timestamp>/)/report.md: one table per class
 #   perf/micro.sh --counters PID [--seconds N]
 #       GC heap size, allocation rate, gen 0/1/2 collections and working set of a running .NET process

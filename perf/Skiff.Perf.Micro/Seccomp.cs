@@ -69,3 +69,36 @@ public class SeccompCompilation
     [Benchmark]
     public int Compile() => SeccompCompiler.Compile(_profile).Filter.Length;
 }
+
+/// <summary>
+/// Docker's default profile (src/Skiff.Engine/Seccomp/default.json) parsed from its JSON, made from the
+/// generated objects, and converted to the runtime-spec profile for x86_64 with Docker's default
+/// capabilities: the steps before compiling that every `skiff run` without --security-opt pays.
+/// </summary>
+[MemoryDiagnoser]
+public class DockerDefaultSeccomp
+{
+    private byte[] _json = [];
+    private Skiff.Engine.Seccomp.DockerSeccompProfile _parsed = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Runtime.sln")))
+            dir = dir.Parent;
+        _json = File.ReadAllBytes(Path.Combine(dir?.FullName ?? throw new InvalidOperationException("Runtime.sln not found above " + AppContext.BaseDirectory),
+            "src", "Skiff.Engine", "Seccomp", "default.json"));
+        _parsed = Parse();
+    }
+
+    [Benchmark]
+    public Skiff.Engine.Seccomp.DockerSeccompProfile Parse() => Skiff.Engine.Seccomp.DockerSeccomp.Parse(_json, "default");
+
+    [Benchmark]
+    public Skiff.Engine.Seccomp.DockerSeccompProfile Generated() => Skiff.Engine.Seccomp.DockerSeccomp.CreateDefault();
+
+    [Benchmark]
+    public LinuxSeccomp? Convert() =>
+        Skiff.Engine.Seccomp.DockerSeccomp.Convert(_parsed, Skiff.Engine.Containers.ContainerCapabilities.DockerDefault, "amd64", new Version(6, 1));
+}

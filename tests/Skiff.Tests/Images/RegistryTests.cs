@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Skiff.Images;
 using Skiff.Images.Registry;
@@ -354,10 +355,16 @@ public sealed class RegistryPullTests : IDisposable
     }
 }
 
-/// <summary>A registry's read side over HttpListener: manifests and blobs, with failures to order.</summary>
+/// <summary>
+/// A registry's read side: manifests and blobs, with failures to order. A plain HTTP/1.1
+/// server on a port the kernel picks (port 0), one request per connection: HttpListener
+/// needs a port chosen beforehand, and its process-wide endpoint table breaks when two
+/// listeners in the test run pick the same one.
+/// </summary>
 internal sealed class FakeRegistry : IDisposable
 {
-    private HttpListener _listener = new();
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<string, (byte[] Bytes, string Type)> _manifests = [];
     private readonly Dictionary<Digest, byte[]> _blobs = [];
     private readonly HashSet<Digest> _breakOnce = [];
@@ -365,27 +372,12 @@ internal sealed class FakeRegistry : IDisposable
 
     public FakeRegistry()
     {
-        for (int attempt = 0; ; attempt++)
-        {
-            int port = Random.Shared.Next(20000, 60000);
-            try
-            {
-                _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-                _listener.Start();
-                Host = $"127.0.0.1:{port}";
-                break;
-            }
-            catch (HttpListenerException) when (attempt < 20)
-            {
-                // A port another test holds: a listener that failed to start keeps the prefix
-                // in its endpoint table (and throws on Close), so the next attempt gets a new one.
-                _listener = new HttpListener();
-            }
-        }
+        _listener.Start();
+        Host = $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
         _ = Task.Run(Serve);
     }
 
-    public string Host { get; } = "";
+    public string Host { get; }
     public List<string> Requests { get; } = [];
     public HttpStatusCode? FailAll { get; set; }
     public bool RequireBasic { get; set; }
@@ -438,124 +430,176 @@ internal sealed class FakeRegistry : IDisposable
 
     private async Task Serve()
     {
-        while (_listener.IsListening)
+        while (true)
         {
-            HttpListenerContext ctx;
+            Socket client;
             try
             {
-                ctx = await _listener.GetContextAsync();
+                client = await _listener.AcceptSocketAsync(_stop.Token);
             }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
             {
                 return;
             }
-            _ = Task.Run(() => Handle(ctx));
+            _ = Task.Run(() => Handle(client));
         }
     }
 
-    private void Handle(HttpListenerContext ctx)
+    private sealed record Request(string Method, string Path, string Query, Dictionary<string, string> Headers)
     {
-        var req = ctx.Request;
-        var res = ctx.Response;
-        string path = req.Url!.AbsolutePath;
-        string? range = req.Headers["Range"];
-        lock (_lock)
+        public string? Header(string name) => Headers.GetValueOrDefault(name);
+    }
+
+    /// <summary>The request line and headers, up to the blank line; null when the client went away first.</summary>
+    private static Request? ReadRequest(Socket client)
+    {
+        var head = new List<byte>();
+        var buffer = new byte[1];
+        while (head.Count < 4 || !(head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n'))
         {
-            Requests.Add($"{req.HttpMethod} {path}" + (range is null ? "" : " range=" + range));
+            if (client.Receive(buffer) == 0)
+            {
+                return null;
+            }
+            if (head.Count == 0 && !char.IsAsciiLetterUpper((char)buffer[0]))
+            {
+                return null; // not HTTP: a TLS hello, which a plain-HTTP registry drops
+            }
+            head.Add(buffer[0]);
         }
+        var lines = Encoding.ASCII.GetString(head.ToArray()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        var requestLine = lines[0].Split(' ');
+        string target = requestLine[1];
+        int q = target.IndexOf('?');
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var line in lines.Skip(1))
+        {
+            int colon = line.IndexOf(':');
+            headers[line[..colon]] = line[(colon + 1)..].Trim();
+        }
+        return new Request(requestLine[0], q < 0 ? target : target[..q], q < 0 ? "" : target[q..], headers);
+    }
+
+    private void Handle(Socket client)
+    {
+        using var _ = client;
         try
         {
-            if (FailAll is { } status)
+            if (ReadRequest(client) is not { } req)
             {
-                res.StatusCode = (int)status;
-                res.Close();
                 return;
             }
-            if (RequireBasic && req.Headers["Authorization"] is null)
-            {
-                res.StatusCode = 401;
-                res.AddHeader("WWW-Authenticate", "Basic realm=\"fake\"");
-                res.Close();
-                return;
-            }
-            if (BearerToken is { } token)
-            {
-                if (path == "/token")
-                {
-                    string? given = req.Headers["Authorization"];
-                    if (TokenCredential is { } tc && given != "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(tc)))
-                    {
-                        res.StatusCode = 401;
-                        res.Close();
-                        return;
-                    }
-                    lock (_lock)
-                    {
-                        Requests.Add("token " + req.Url.Query);
-                    }
-                    Write(res, System.Text.Encoding.UTF8.GetBytes("{\"token\": \"" + token + "\"}"));
-                    return;
-                }
-                if (req.Headers["Authorization"] != "Bearer " + token)
-                {
-                    res.StatusCode = 401;
-                    res.AddHeader("WWW-Authenticate", $"Bearer realm=\"http://{Host}/token\",service=\"fake.registry\",scope=\"repository:app:pull\"");
-                    res.Close();
-                    return;
-                }
-            }
-            var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-            // /v2/REPO/manifests/REF or /v2/REPO/blobs/DIGEST (REPO without '/', enough here)
-            if (parts.Length == 4 && parts[2] == "manifests" && _manifests.TryGetValue(parts[1] + "/" + parts[3], out var m))
-            {
-                res.ContentType = m.Type;
-                Write(res, m.Bytes);
-                return;
-            }
-            if (parts.Length == 4 && parts[2] == "blobs" && Digest.TryParse(parts[3], out var d) && _blobs.TryGetValue(d, out var blob))
-            {
-                bool broken;
-                lock (_lock)
-                {
-                    broken = _breakOnce.Remove(d);
-                }
-                if (broken)
-                {
-                    res.ContentLength64 = blob.Length;
-                    res.OutputStream.Write(blob, 0, blob.Length / 2);
-                    res.OutputStream.Flush();
-                    res.Abort();
-                    return;
-                }
-                if (range is not null && range.StartsWith("bytes=") && range.EndsWith('-'))
-                {
-                    int from = int.Parse(range["bytes=".Length..^1]);
-                    res.StatusCode = 206;
-                    res.AddHeader("Content-Range", $"bytes {from}-{blob.Length - 1}/{blob.Length}");
-                    Write(res, blob[from..]);
-                    return;
-                }
-                Write(res, blob);
-                return;
-            }
-            res.StatusCode = 404;
-            res.Close();
+            Respond(client, req);
         }
-        catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
     }
 
-    private static void Write(HttpListenerResponse res, byte[] data)
+    private void Respond(Socket client, Request req)
     {
-        res.ContentLength64 = data.Length;
-        res.OutputStream.Write(data);
-        res.Close();
+        string path = req.Path;
+        string? range = req.Header("Range");
+        lock (_lock)
+        {
+            Requests.Add($"{req.Method} {path}" + (range is null ? "" : " range=" + range));
+        }
+        if (FailAll is { } status)
+        {
+            Send(client, (int)status, []);
+            return;
+        }
+        if (RequireBasic && req.Header("Authorization") is null)
+        {
+            Send(client, 401, [], "WWW-Authenticate: Basic realm=\"fake\"");
+            return;
+        }
+        if (BearerToken is { } token)
+        {
+            if (path == "/token")
+            {
+                string? given = req.Header("Authorization");
+                if (TokenCredential is { } tc && given != "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(tc)))
+                {
+                    Send(client, 401, []);
+                    return;
+                }
+                lock (_lock)
+                {
+                    Requests.Add("token " + req.Query);
+                }
+                Send(client, 200, Encoding.UTF8.GetBytes("{\"token\": \"" + token + "\"}"), "Content-Type: application/json");
+                return;
+            }
+            if (req.Header("Authorization") != "Bearer " + token)
+            {
+                Send(client, 401, [], $"WWW-Authenticate: Bearer realm=\"http://{Host}/token\",service=\"fake.registry\",scope=\"repository:app:pull\"");
+                return;
+            }
+        }
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        // /v2/REPO/manifests/REF or /v2/REPO/blobs/DIGEST (REPO without '/', enough here)
+        (byte[] Bytes, string Type) m = default;
+        byte[]? blob = null;
+        bool isManifest, isBlob;
+        lock (_lock)
+        {
+            isManifest = parts.Length == 4 && parts[2] == "manifests" && _manifests.TryGetValue(parts[1] + "/" + parts[3], out m);
+            isBlob = !isManifest && parts.Length == 4 && parts[2] == "blobs" && Digest.TryParse(parts[3], out var d)
+                && _blobs.TryGetValue(d, out blob);
+        }
+        if (isManifest)
+        {
+            Send(client, 200, m.Bytes!, "Content-Type: " + m.Type, head: req.Method == "HEAD");
+            return;
+        }
+        if (isBlob)
+        {
+            bool broken;
+            lock (_lock)
+            {
+                broken = _breakOnce.Remove(Digest.Of(blob!));
+            }
+            if (broken)
+            {
+                // The whole length promised, half of it sent, then a reset.
+                client.Send(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {blob!.Length}\r\n\r\n"));
+                client.Send(blob.AsSpan(0, blob.Length / 2));
+                client.LingerState = new LingerOption(true, 0);
+                return;
+            }
+            if (range is not null && range.StartsWith("bytes=") && range.EndsWith('-'))
+            {
+                int from = int.Parse(range["bytes=".Length..^1]);
+                Send(client, 206, blob![from..], $"Content-Range: bytes {from}-{blob.Length - 1}/{blob.Length}");
+                return;
+            }
+            Send(client, 200, blob!, head: req.Method == "HEAD");
+            return;
+        }
+        Send(client, 404, []);
+    }
+
+    private static void Send(Socket client, int status, byte[] body, string? header = null, bool head = false)
+    {
+        var text = new StringBuilder($"HTTP/1.1 {status} {(HttpStatusCode)status}\r\n");
+        if (header is not null)
+        {
+            text.Append(header).Append("\r\n");
+        }
+        text.Append($"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n");
+        client.Send(Encoding.ASCII.GetBytes(text.ToString()));
+        if (!head)
+        {
+            client.Send(body);
+        }
+        client.Shutdown(SocketShutdown.Send);
     }
 
     public void Dispose()
     {
+        _stop.Cancel();
         _listener.Stop();
-        _listener.Close();
+        _stop.Dispose();
     }
 }
