@@ -35,6 +35,7 @@ public static class InitLayer
             File.WriteAllBytes(none, []);
             return null;
         }
+        SweepAbandoned(dir);
         string temp = Path.Combine(dir, $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
@@ -66,6 +67,31 @@ public static class InitLayer
             }
         }
         return path;
+    }
+
+    /// <summary>
+    /// Removes the temporary directories of runs that died while making an init layer
+    /// (.tmp-PID-GUID whose PID is gone). One of a live process, or of a PID reused since, stays.
+    /// </summary>
+    private static void SweepAbandoned(string dir)
+    {
+        foreach (string temp in Directory.EnumerateDirectories(dir, ".tmp-*"))
+        {
+            string name = Path.GetFileName(temp);
+            int end = name.IndexOf('-', ".tmp-".Length);
+            if (end > 0 && int.TryParse(name.AsSpan(".tmp-".Length, end - ".tmp-".Length), out int pid)
+                && !Directory.Exists("/proc/" + pid))
+            {
+                try
+                {
+                    Directory.Delete(temp, recursive: true);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                    // another run swept it first
+                }
+            }
+        }
     }
 
     /// <summary>Removes an image's init layer (rmi, prune).</summary>

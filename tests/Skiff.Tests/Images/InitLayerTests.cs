@@ -52,6 +52,23 @@ public sealed class InitLayerTests : IDisposable
     }
 
     [Fact]
+    public void Making_one_sweeps_what_dead_runs_left_half_made()
+    {
+        string init = Path.Combine(_root, "init");
+        int deadPid = int.Parse(File.ReadAllText("/proc/sys/kernel/pid_max")); // pids stay below it
+        string dead = Path.Combine(init, $".tmp-{deadPid}-0123", "etc");
+        string live = Path.Combine(init, $".tmp-{Environment.ProcessId}-4567");
+        Directory.CreateDirectory(dead);
+        Directory.CreateDirectory(live);
+
+        string? made = InitLayer.Ensure(init, "abc", [Layer("empty")]);
+
+        Assert.Equal(Path.Combine(init, "abc"), made);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(dead)));
+        Assert.True(Directory.Exists(live));
+    }
+
+    [Fact]
     public void Removing_what_was_never_made_is_fine()
     {
         InitLayer.Remove(Path.Combine(_root, "never"), "abc");
