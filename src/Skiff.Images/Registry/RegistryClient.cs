@@ -371,8 +371,9 @@ public sealed class RegistryClient : IDisposable
                 {
                     throw _trust.Failure(Host);
                 }
-                // A TLS alert (a client certificate wanted or refused) comes back the same every time.
-                if (retry && attempt < MaxAttempts && RemoteAlert(e) is null)
+                // A TLS alert (a client certificate wanted or refused), or a peer that does not
+                // speak TLS at all, comes back the same every time.
+                if (retry && attempt < MaxAttempts && RemoteAlert(e) is null && !HandshakeRefused(e))
                 {
                     await Task.Delay(Backoff(attempt), ct);
                     continue;
@@ -580,6 +581,22 @@ public sealed class RegistryClient : IDisposable
             }
         }
         return e.Message;
+    }
+
+    /// <summary>
+    /// A TLS handshake that failed on what the peer sent (not a connection lost in the middle,
+    /// which is an IOException): a plain-HTTP server answering, or a protocol the client refuses.
+    /// </summary>
+    private static bool HandshakeRefused(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>

@@ -197,7 +197,8 @@ public sealed class RegistryPullTests : IDisposable
 
     private Credential? _credential;
 
-    private RegistryClient Client() => new(RegistryEndpoint.For(_registry.Host), _credential) { RetryDelay = TimeSpan.FromMilliseconds(5) };
+    private RegistryClient Client(TlsPolicy? tls = null) =>
+        new(RegistryEndpoint.For(_registry.Host, tls), _credential) { RetryDelay = TimeSpan.FromMilliseconds(5) };
 
     private string[] StoreFiles() => Directory.Exists(_root)
         ? Directory.GetFileSystemEntries(_root, "*", SearchOption.AllDirectories).Where(p => !p.EndsWith("store.lock")).Order().ToArray()
@@ -236,9 +237,9 @@ public sealed class RegistryPullTests : IDisposable
         return (_registry.Manifest("app", "multi", indexBytes, MediaTypes.OciIndex), layers);
     }
 
-    private ImageRecord Pull(string reference, string platform = "linux/amd64")
+    private ImageRecord Pull(string reference, string platform = "linux/amd64", TlsPolicy? tls = null)
     {
-        using var client = Client();
+        using var client = Client(tls);
         return new ImagePull(Store(), client, new Quiet()).PullAsync(ImageReference.Parse($"{_registry.Host}/{reference}"), platform, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
     }
@@ -280,6 +281,18 @@ public sealed class RegistryPullTests : IDisposable
         Assert.Contains("answered 500", e.Message);
         Assert.True(_registry.Requests.Count >= 4, string.Join('\n', _registry.Requests));
         Assert.DoesNotContain(StoreFiles(), p => p.Contains("/blobs/sha256/") || p.Contains("/layers/"));
+    }
+
+    [Fact]
+    public void Verified_https_against_a_plain_http_registry_fails_at_once_without_retries()
+    {
+        PublishMultiPlatform();
+
+        var e = Assert.Throws<SkiffException>(() => Pull("app:multi", tls: TlsPolicy.Verify));
+
+        Assert.StartsWith($"cannot reach registry {_registry.Host}: TLS handshake failed", e.Message);
+        Assert.Equal(1, _registry.Connections);
+        Assert.Empty(StoreFiles());
     }
 
     [Fact]
@@ -379,6 +392,10 @@ internal sealed class FakeRegistry : IDisposable
 
     public string Host { get; }
     public List<string> Requests { get; } = [];
+    private int _connections;
+
+    /// <summary>Connections accepted, HTTP or not.</summary>
+    public int Connections => Volatile.Read(ref _connections);
     public HttpStatusCode? FailAll { get; set; }
     public bool RequireBasic { get; set; }
 
@@ -441,6 +458,7 @@ internal sealed class FakeRegistry : IDisposable
             {
                 return;
             }
+            Interlocked.Increment(ref _connections);
             _ = Task.Run(() => Handle(client));
         }
     }
@@ -463,7 +481,9 @@ internal sealed class FakeRegistry : IDisposable
             }
             if (head.Count == 0 && !char.IsAsciiLetterUpper((char)buffer[0]))
             {
-                return null; // not HTTP: a TLS hello, which a plain-HTTP registry drops
+                // Not HTTP (a TLS hello): answered as Go's HTTP server answers it.
+                client.Send("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request"u8);
+                return null;
             }
             head.Add(buffer[0]);
         }
