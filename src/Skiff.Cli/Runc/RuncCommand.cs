@@ -330,8 +330,7 @@ public static class RuncCommand
                 throw SkiffException.Invalid("\"exec\" requires a command (or --process FILE)");
             }
             // As runc: the container's own process is the template, the flags override it.
-            var state = runtime.State(id);
-            var spec = SpecLoader.Load(state.Bundle).Spec;
+            var spec = runtime.Spec(id);
             var template = spec.Process!;
             process = new Skiff.Oci.Process
             {

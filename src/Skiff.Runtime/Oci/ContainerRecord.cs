@@ -98,6 +98,11 @@ public sealed class ContainerStore(string root)
     public string Fifo(string id) => Path.Combine(Dir(id), "exec.fifo");
     private string StateFile(string id) => Path.Combine(Dir(id), "state.json");
 
+    /// <summary>The bundle's config.json as create read it: what exec, start and delete go by, as in runc.</summary>
+    public string ConfigFile(string id) => Path.Combine(Dir(id), "config.json");
+
+    public void SaveConfig(string id, byte[] json) => SmallFile.WriteNew(ConfigFile(id), json, 0x180 /* 0600: it may hold secrets in env */);
+
     public static void CheckId(string id)
     {
         if (id.Length == 0 || id.Length > 1024 || id is "." or ".." ||

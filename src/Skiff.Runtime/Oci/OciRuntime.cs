@@ -69,6 +69,10 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
             Rootless = rootless,
         };
         store.Save(record);
+        if (loaded.Json is { } config)
+        {
+            store.SaveConfig(id, config);
+        }
         ICgroup? cgroup = null;
         LaunchedChild? child = null;
         var fds = new List<int>();
@@ -550,12 +554,34 @@ public sealed class OciRuntime(ISyscalls sys, ContainerStore store, bool rootles
     {
         try
         {
-            return SpecLoader.Load(record.Bundle).Spec;
+            return Spec(record);
         }
         catch (SkiffException)
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// The container's spec as create read it (kept beside its state, as runc keeps it), so that
+    /// a bundle changed or removed since does not change what exec, start and delete do.
+    /// Containers created before it was kept fall back to the bundle's config.json.
+    /// </summary>
+    public RuntimeSpec Spec(string id) => Spec(store.Load(id));
+
+    private RuntimeSpec Spec(ContainerRecord record)
+    {
+        string saved = store.ConfigFile(record.Id);
+        byte[] json;
+        try
+        {
+            json = File.ReadAllBytes(saved);
+        }
+        catch (FileNotFoundException)
+        {
+            return SpecLoader.Load(record.Bundle).Spec;
+        }
+        return SpecLoader.Parse(json, saved);
     }
 
     // ---- kill / delete ----------------------------------------------------------------------

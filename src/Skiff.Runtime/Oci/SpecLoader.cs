@@ -6,7 +6,8 @@ namespace Skiff.Runtime.Oci;
 /// <summary>Reads and validates a bundle's config.json: every error names the JSON path, and the line.</summary>
 public static class SpecLoader
 {
-    public sealed record Loaded(RuntimeSpec Spec, string Bundle, string RootFs, string? Warning);
+    /// <summary>The spec, where it came from, and its bytes (null when not read from a file), which create keeps.</summary>
+    public sealed record Loaded(RuntimeSpec Spec, string Bundle, string RootFs, string? Warning, byte[]? Json = null);
 
     public static Loaded Load(string bundle)
     {
@@ -16,16 +17,21 @@ public static class SpecLoader
         {
             throw SkiffException.NotFound($"{path}: no such file (is --bundle the directory that holds config.json?)");
         }
-        RuntimeSpec spec;
+        byte[] json = File.ReadAllBytes(path);
+        return Validate(Parse(json, path), bundle) with { Json = json };
+    }
+
+    /// <summary>config.json's bytes as a spec, unvalidated: errors name <paramref name="path"/>, the JSON path and the line.</summary>
+    public static RuntimeSpec Parse(byte[] json, string path)
+    {
         try
         {
-            spec = RuntimeSpecJson.ReadSpec(File.ReadAllBytes(path));
+            return RuntimeSpecJson.ReadSpec(json);
         }
         catch (JsonFormatException e)
         {
             throw SkiffException.Invalid($"{path}: invalid config at {e.JsonPath} (line {e.Line}): {e.Detail}");
         }
-        return Validate(spec, bundle);
     }
 
     public static Loaded Validate(RuntimeSpec spec, string bundle)

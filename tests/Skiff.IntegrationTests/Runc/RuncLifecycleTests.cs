@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Skiff.IntegrationTests.Support;
 
@@ -120,6 +121,26 @@ public sealed class RuncLifecycleTests(SkiffInstall install)
         await runc.AssertNoTraceOfAsync(id, deleted);
         var gone = (await runc.Runc("state", id)).AssertExit(1);
         Assert.Contains("does not exist", gone.Stderr);
+    }
+
+    [Theory, BothModes]
+    public async Task Exec_and_delete_go_by_the_config_create_read_not_the_bundles_current_one(Mode mode)
+    {
+        await using var runc = new RuncBox(install, mode);
+        string bundle = await runc.NewBundleAsync(["sleep", "60"], c => c["process"]!["env"]!.AsArray().Add((JsonNode)JsonValue.Create("FOO=at-create")));
+        string id = RuncBox.NewId("saved");
+        (await runc.RuncDetached("create", "--bundle", bundle, id)).AssertExit(0);
+        (await runc.Runc("start", id)).AssertExit(0);
+        await runc.WaitForStatusAsync(id, "running");
+
+        // As runc: the config is the container's from create on; the bundle may change or go.
+        File.WriteAllText(Path.Combine(bundle, "config.json"), "{ this is not the config any more");
+        var exec = (await runc.Runc("exec", id, "sh", "-c", "echo $FOO")).AssertExit(0);
+        Assert.Equal("at-create\n", exec.Stdout);
+
+        var deleted = (await runc.Runc("delete", "--force", id)).AssertExit(0);
+        Assert.Equal("", deleted.Stderr);
+        await runc.AssertNoTraceOfAsync(id, deleted);
     }
 
     [Fact]
