@@ -216,19 +216,7 @@ public static class ProcessLiveness
     }
 
     /// <summary>A zombie has exited; only its parent has not looked yet.</summary>
-    private static bool IsZombie(int pid)
-    {
-        try
-        {
-            string stat = ProcFile.ReadAllText($"/proc/{pid}/stat");
-            int close = stat.LastIndexOf(')');
-            return close > 0 && close + 2 < stat.Length && stat[close + 2] is 'Z' or 'X';
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    private static bool IsZombie(int pid) => Oci.ProcessInfo.Read(pid) is { Gone: true };
 }
 
 /// <summary>
