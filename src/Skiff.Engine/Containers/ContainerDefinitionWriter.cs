@@ -29,32 +29,21 @@ public static class ContainerDefinitionWriter
         w.WritePropertyName("HostConfig");
         Host(w, d.HostConfig);
         w.WriteBoolean("Rootless", d.Rootless);
-        if (d.MountPoints is null)
+        Objects(w, "MountPoints", d.MountPoints, static (w, m) =>
         {
-            w.WriteNull("MountPoints");
-        }
-        else
-        {
-            w.WriteStartArray("MountPoints");
-            foreach (var m in d.MountPoints)
-            {
-                w.WriteStartObject();
-                w.WriteString("Type", m.Type);
-                w.WriteString("Name", m.Name);
-                w.WriteString("Source", m.Source);
-                w.WriteString("Destination", m.Destination);
-                w.WriteString("Driver", m.Driver);
-                w.WriteString("Mode", m.Mode);
-                w.WriteBoolean("RW", m.RW);
-                w.WriteString("Propagation", m.Propagation);
-                w.WriteString("TmpfsOptions", m.TmpfsOptions);
-                w.WriteBoolean("CopyData", m.CopyData);
-                w.WriteBoolean("CreateSource", m.CreateSource);
-                w.WriteBoolean("Anonymous", m.Anonymous);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
+            w.WriteString("Type", m.Type);
+            w.WriteString("Name", m.Name);
+            w.WriteString("Source", m.Source);
+            w.WriteString("Destination", m.Destination);
+            w.WriteString("Driver", m.Driver);
+            w.WriteString("Mode", m.Mode);
+            w.WriteBoolean("RW", m.RW);
+            w.WriteString("Propagation", m.Propagation);
+            w.WriteString("TmpfsOptions", m.TmpfsOptions);
+            w.WriteBoolean("CopyData", m.CopyData);
+            w.WriteBoolean("CreateSource", m.CreateSource);
+            w.WriteBoolean("Anonymous", m.Anonymous);
+        });
         w.WriteEndObject();
     }
 
@@ -92,32 +81,17 @@ public static class ContainerDefinitionWriter
         Map(w, "Config", h.LogConfig.Config);
         w.WriteEndObject();
         w.WriteString("NetworkMode", h.NetworkMode);
-        if (h.PortBindings is null)
+        Object(w, "PortBindings", h.PortBindings, static (w, ports) =>
         {
-            w.WriteNull("PortBindings");
-        }
-        else
-        {
-            w.WriteStartObject("PortBindings");
-            foreach (var (port, bindings) in h.PortBindings)
+            foreach (var (port, bindings) in ports)
             {
-                if (bindings is null)
+                Objects(w, port, bindings, static (w, b) =>
                 {
-                    w.WriteNull(port);
-                    continue;
-                }
-                w.WriteStartArray(port);
-                foreach (var b in bindings)
-                {
-                    w.WriteStartObject();
                     w.WriteString("HostIp", b.HostIp);
                     w.WriteString("HostPort", b.HostPort);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                });
             }
-            w.WriteEndObject();
-        }
+        });
         w.WriteStartObject("RestartPolicy");
         w.WriteString("Name", h.RestartPolicy.Name);
         w.WriteNumber("MaximumRetryCount", h.RestartPolicy.MaximumRetryCount);
@@ -150,23 +124,12 @@ public static class ContainerDefinitionWriter
         w.WriteNumber("MemorySwap", h.MemorySwap);
         w.WriteNumber("NanoCpus", h.NanoCpus);
         Number(w, "PidsLimit", h.PidsLimit);
-        if (h.Ulimits is null)
+        Objects(w, "Ulimits", h.Ulimits, static (w, u) =>
         {
-            w.WriteNull("Ulimits");
-        }
-        else
-        {
-            w.WriteStartArray("Ulimits");
-            foreach (var u in h.Ulimits)
-            {
-                w.WriteStartObject();
-                w.WriteString("Name", u.Name);
-                w.WriteNumber("Soft", u.Soft);
-                w.WriteNumber("Hard", u.Hard);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
+            w.WriteString("Name", u.Name);
+            w.WriteNumber("Soft", u.Soft);
+            w.WriteNumber("Hard", u.Hard);
+        });
         if (h.Init is { } init)
         {
             w.WriteBoolean("Init", init);
@@ -175,62 +138,59 @@ public static class ContainerDefinitionWriter
         {
             w.WriteNull("Init");
         }
-        if (h.Mounts is null)
-        {
-            w.WriteNull("Mounts");
-        }
-        else
-        {
-            w.WriteStartArray("Mounts");
-            foreach (var m in h.Mounts)
-            {
-                MountSpec(w, m);
-            }
-            w.WriteEndArray();
-        }
+        Objects(w, "Mounts", h.Mounts, MountSpec);
         w.WriteEndObject();
     }
 
+    /// <summary>A MountSpec's members (Objects writes the braces).</summary>
     private static void MountSpec(Utf8JsonWriter w, MountSpec m)
     {
-        w.WriteStartObject();
         w.WriteString("Type", m.Type);
         w.WriteString("Source", m.Source);
         w.WriteString("Target", m.Target);
         w.WriteBoolean("ReadOnly", m.ReadOnly);
-        if (m.BindOptions is null)
+        Object(w, "BindOptions", m.BindOptions, static (w, o) => w.WriteString("Propagation", o.Propagation));
+        Object(w, "VolumeOptions", m.VolumeOptions, static (w, o) =>
         {
-            w.WriteNull("BindOptions");
-        }
-        else
+            w.WriteBoolean("NoCopy", o.NoCopy);
+            Map(w, "Labels", o.Labels);
+        });
+        Object(w, "TmpfsOptions", m.TmpfsOptions, static (w, o) =>
         {
-            w.WriteStartObject("BindOptions");
-            w.WriteString("Propagation", m.BindOptions.Propagation);
-            w.WriteEndObject();
-        }
-        if (m.VolumeOptions is null)
+            w.WriteNumber("SizeBytes", o.SizeBytes);
+            w.WriteNumber("Mode", o.Mode);
+        });
+    }
+
+    /// <summary>null, or an object whose members <paramref name="members"/> writes.</summary>
+    private static void Object<T>(Utf8JsonWriter w, string name, T? value, Action<Utf8JsonWriter, T> members) where T : class
+    {
+        if (value is null)
         {
-            w.WriteNull("VolumeOptions");
+            w.WriteNull(name);
+            return;
         }
-        else
-        {
-            w.WriteStartObject("VolumeOptions");
-            w.WriteBoolean("NoCopy", m.VolumeOptions.NoCopy);
-            Map(w, "Labels", m.VolumeOptions.Labels);
-            w.WriteEndObject();
-        }
-        if (m.TmpfsOptions is null)
-        {
-            w.WriteNull("TmpfsOptions");
-        }
-        else
-        {
-            w.WriteStartObject("TmpfsOptions");
-            w.WriteNumber("SizeBytes", m.TmpfsOptions.SizeBytes);
-            w.WriteNumber("Mode", m.TmpfsOptions.Mode);
-            w.WriteEndObject();
-        }
+        w.WriteStartObject(name);
+        members(w, value);
         w.WriteEndObject();
+    }
+
+    /// <summary>null, or an array of objects, each one's members written by <paramref name="members"/>.</summary>
+    private static void Objects<T>(Utf8JsonWriter w, string name, List<T>? list, Action<Utf8JsonWriter, T> members)
+    {
+        if (list is null)
+        {
+            w.WriteNull(name);
+            return;
+        }
+        w.WriteStartArray(name);
+        foreach (var item in list)
+        {
+            w.WriteStartObject();
+            members(w, item);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     private static void Strings(Utf8JsonWriter w, string name, List<string>? list)
